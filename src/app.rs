@@ -1,0 +1,177 @@
+//! Running a command: open the input, build the pieces, drive frames through
+//! them, and turn failures into one-line messages and exit codes.
+
+use std::io::{self, Write};
+
+use crate::cli::{InputArgs, PrintArgs};
+use crate::print::{PrintOptions, Printed, Printer, TimeFormat};
+use crate::source::filter::join_expression;
+use crate::source::{open_path, BpfFilter, FrameSource, SourceError};
+
+/// A failure to report: one line on stderr and an exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: i32,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            code: 1,
+        }
+    }
+}
+
+impl From<SourceError> for Failure {
+    fn from(e: SourceError) -> Failure {
+        Failure::new(e.to_string())
+    }
+}
+
+/// Output that ends quietly when the reader goes away (`| head`).
+pub struct Output {
+    out: io::StdoutLock<'static>,
+    pub closed: bool,
+}
+
+impl Output {
+    pub fn stdout() -> Output {
+        Output {
+            out: io::stdout().lock(),
+            closed: false,
+        }
+    }
+
+    /// Write and clear `buf`; a broken pipe marks the output closed.
+    pub fn write(&mut self, buf: &mut Vec<u8>) -> Result<(), Failure> {
+        if self.closed {
+            buf.clear();
+            return Ok(());
+        }
+        let r = self.out.write_all(buf);
+        buf.clear();
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(e) => Err(Failure::new(format!("error writing output: {e}"))),
+        }
+    }
+
+    pub fn flush(&mut self) -> Result<(), Failure> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.out.flush() {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(e) => Err(Failure::new(format!("error writing output: {e}"))),
+        }
+    }
+}
+
+/// Open what the input arguments name.
+pub fn open_input(input: &InputArgs) -> Result<Box<dyn FrameSource>, Failure> {
+    match (&input.read, &input.interface) {
+        (Some(path), None) => Ok(Box::new(open_path(path)?)),
+        (None, Some(_)) => Err(Failure::new(
+            "live capture (-i) is not available in this build",
+        )),
+        (Some(_), Some(_)) => Err(Failure::new("give either -r FILE or -i IFACE, not both")),
+        (None, None) => Err(Failure::new(
+            "no input: give -r FILE (or -r - for standard input)",
+        )),
+    }
+}
+
+/// Compile the filter words for the source's link type.
+pub fn open_filter(
+    input: &InputArgs,
+    source: &dyn FrameSource,
+) -> Result<Option<BpfFilter>, Failure> {
+    match join_expression(&input.filter) {
+        None => Ok(None),
+        Some(expr) => BpfFilter::new(&expr, source.linktype())
+            .map(Some)
+            .map_err(|e| Failure::new(e.0)),
+    }
+}
+
+/// tcpdump's "reading from file" line on stderr.
+pub fn announce(source: &dyn FrameSource) {
+    let lt = source.linktype();
+    let (name, desc) = lt.name_and_description();
+    eprintln!(
+        "reading from file {}, link-type {} ({}), snapshot length {}",
+        source.origin(),
+        name,
+        desc,
+        source.snaplen()
+    );
+}
+
+pub fn print_options(args: &PrintArgs) -> PrintOptions {
+    PrintOptions {
+        numeric: args.numeric,
+        absolute: args.absolute,
+        time: TimeFormat::from_count(args.time),
+        verbose: args.verbose,
+        link: args.link,
+        quiet: args.quiet,
+        all: args.all,
+    }
+}
+
+/// `synack print`.
+pub fn run_print(args: &PrintArgs) -> Result<(), Failure> {
+    let mut source = open_input(&args.input)?;
+    let mut filter = open_filter(&args.input, source.as_ref())?;
+    if !args.quiet {
+        announce(source.as_ref());
+    }
+    let mut printer = Printer::new(print_options(args));
+    let mut out = Output::stdout();
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 17);
+    let mut shown: u64 = 0;
+    let limit = args.input.count.unwrap_or(u64::MAX);
+    let result = loop {
+        if shown >= limit || out.closed {
+            break Ok(());
+        }
+        let frame = match source.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(Failure::from(e)),
+        };
+        if let Some(f) = filter.as_mut() {
+            if !f.matches(&frame) {
+                continue;
+            }
+        }
+        if args.count_only {
+            if args.all || crate::print::carries_tcp(&frame) {
+                shown += 1;
+            }
+            continue;
+        }
+        if printer.print(&frame, &mut buf) != Printed::Skipped {
+            shown += 1;
+        }
+        if buf.len() >= 1 << 16 {
+            out.write(&mut buf)?;
+        }
+    };
+    if args.count_only {
+        buf.extend_from_slice(format!("{shown} packets\n").as_bytes());
+    }
+    out.write(&mut buf)?;
+    out.flush()?;
+    result
+}

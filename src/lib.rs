@@ -1,0 +1,12 @@
+//! synack: shows and judges TCP three-way handshakes in packet captures and on
+//! live interfaces.
+//!
+//! Data flows one way: [`source`] (files, interfaces, BPF) → [`wire`] (zero-copy
+//! header views) → [`print`] (tcpdump lines) or [`track`] (connection attempts) →
+//! [`report`] (tables, JSON Lines, CSV, explanations, diagrams).
+
+pub mod app;
+pub mod cli;
+pub mod print;
+pub mod source;
+pub mod wire;

@@ -1,0 +1,20 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use synack::app;
+use synack::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        None => app::run_print(&cli.print),
+        Some(Command::Print(args)) => app::run_print(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("synack: {}", f.message);
+            ExitCode::from(f.code.clamp(1, 255) as u8)
+        }
+    }
+}

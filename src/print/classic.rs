@@ -1,0 +1,1 @@
+//! The classic tcpdump 3.x line format (`--classic`).

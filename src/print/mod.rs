@@ -1,0 +1,243 @@
+//! Packet printers: tcpdump 4.99's line format and the classic 3.x format.
+//!
+//! The 4.x printer follows tcpdump's own control flow (`print-ether.c`,
+//! `print-ip.c`, `print-ip6.c`, `print-tcp.c`) because its output must be
+//! byte-identical, including for truncated and malformed packets: every read of
+//! packet bytes goes through [`Pkt`], whose reads fail with [`Trunc`] past the
+//! current snapshot end, and one place turns that into tcpdump's `[|proto]` mark.
+
+pub mod classic;
+mod ip;
+mod link;
+pub use link::carries_tcp_frame as carries_tcp;
+pub mod names;
+pub mod out;
+mod tcp;
+pub mod time;
+
+use std::collections::HashMap;
+
+use crate::source::Frame;
+use names::Names;
+use out::Out;
+pub use time::{Clock, TimeFormat};
+
+/// Every printing flag, in one place, with tcpdump's meaning.
+#[derive(Clone, Debug, Default)]
+pub struct PrintOptions {
+    /// `-n`: no name lookups.
+    pub numeric: bool,
+    /// `-S`: absolute sequence numbers.
+    pub absolute: bool,
+    pub time: TimeFormat,
+    /// `-v` count.
+    pub verbose: u8,
+    /// `-e`: link-layer headers.
+    pub link: bool,
+    /// `-q`: less protocol information.
+    pub quiet: bool,
+    /// `--all`: also print a short line for packets that are not TCP.
+    pub all: bool,
+}
+
+/// Reading past the captured bytes (tcpdump's `longjmp` to its truncation path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Trunc;
+
+pub(crate) type R<T> = Result<T, Trunc>;
+
+/// The captured bytes of the packet being printed and the current snapshot end
+/// (narrowed by the IP length like tcpdump's `nd_push_snaplen`). Every read is
+/// bounds-checked against the end.
+#[derive(Clone, Copy)]
+pub(crate) struct Snap<'a> {
+    pub data: &'a [u8],
+    pub end: usize,
+}
+
+impl<'a> Snap<'a> {
+    #[inline]
+    pub fn ttest(&self, at: usize, len: usize) -> bool {
+        at <= self.end && len <= self.end - at
+    }
+    #[inline]
+    pub fn u8(&self, at: usize) -> R<u8> {
+        if at < self.end {
+            Ok(self.data[at])
+        } else {
+            Err(Trunc)
+        }
+    }
+    #[inline]
+    pub fn be16(&self, at: usize) -> R<u16> {
+        if self.ttest(at, 2) {
+            Ok(crate::wire::be16(self.data, at))
+        } else {
+            Err(Trunc)
+        }
+    }
+    #[inline]
+    pub fn be32(&self, at: usize) -> R<u32> {
+        if self.ttest(at, 4) {
+            Ok(crate::wire::be32(self.data, at))
+        } else {
+            Err(Trunc)
+        }
+    }
+    pub fn be64(&self, at: usize) -> R<u64> {
+        Ok(((self.be32(at)? as u64) << 32) | self.be32(at + 4)? as u64)
+    }
+    pub fn bytes(&self, at: usize, len: usize) -> R<&'a [u8]> {
+        if self.ttest(at, len) {
+            Ok(&self.data[at..at + len])
+        } else {
+            Err(Trunc)
+        }
+    }
+    /// Bytes captured from `at` to the snapshot end.
+    pub fn available(&self, at: usize) -> usize {
+        self.end.saturating_sub(at)
+    }
+}
+
+/// The packet being printed: its bytes, the protocol named in a truncation
+/// mark, and the output line.
+pub(crate) struct Pkt<'a> {
+    pub s: Snap<'a>,
+    pub proto: &'static str,
+    pub out: &'a mut Vec<u8>,
+}
+
+impl Pkt<'_> {
+    /// Narrow the snapshot end to `at + len`; returns the previous end.
+    pub fn push_snaplen(&mut self, at: usize, len: usize) -> usize {
+        let old = self.s.end;
+        self.s.end = self.s.end.min(at.saturating_add(len));
+        old
+    }
+    /// tcpdump's `nd_print_trunc`.
+    pub fn print_trunc(&mut self) {
+        self.out.s(" [|").s(self.proto).c(b']');
+    }
+}
+
+/// A conversation in canonical direction: source, destination, ports.
+pub(crate) type SeqKey<const N: usize> = ([u8; N], [u8; N], u32);
+/// Base sequence and acknowledgment numbers of the canonical direction.
+pub(crate) type SeqBase = (u32, u32);
+
+/// Relative sequence number bases, as tcpdump keeps them: one entry per
+/// conversation in a canonical direction, never forgotten.
+#[derive(Default)]
+pub(crate) struct SeqTable {
+    v4: HashMap<SeqKey<4>, SeqBase>,
+    v6: HashMap<SeqKey<16>, SeqBase>,
+}
+
+/// Prints frames as tcpdump does.
+pub struct Printer {
+    pub opts: PrintOptions,
+    clock: Clock,
+    pub(crate) seq: SeqTable,
+    pub(crate) names: Names,
+}
+
+/// What became of one frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Printed {
+    /// A TCP line (including truncated or malformed TCP) was written.
+    Tcp,
+    /// A line for a non-TCP packet was written (`--all`).
+    Other,
+    /// Nothing was written (not TCP, and `--all` not given).
+    Skipped,
+}
+
+impl Printer {
+    pub fn new(opts: PrintOptions) -> Printer {
+        time::init_timezone();
+        let names = Names::new(opts.numeric);
+        Printer {
+            clock: Clock::new(opts.time),
+            opts,
+            seq: SeqTable::default(),
+            names,
+        }
+    }
+
+    /// Print one frame (with its newline) into `out`.
+    pub fn print(&mut self, frame: &Frame<'_>, out: &mut Vec<u8>) -> Printed {
+        let is_tcp = link::carries_tcp_frame(frame);
+        if !is_tcp && !self.opts.all {
+            return Printed::Skipped;
+        }
+        let caplen = frame.data.len() as u32;
+        let len = frame.len;
+        // pretty_print_packet's sanity checks come before the time stamp.
+        if caplen == 0 || len == 0 || len < caplen || caplen > 262_144 || len > 262_144 {
+            let mut parts: Vec<String> = Vec::new();
+            if caplen == 0 {
+                parts.push(" caplen==0".into());
+            }
+            if len == 0 {
+                parts.push(" len==0".into());
+            } else if len < caplen {
+                parts.push(format!(" len({len}) < caplen({caplen})"));
+            }
+            if caplen > 262_144 {
+                parts.push(format!(" caplen({caplen}) > 262144"));
+            }
+            if len > 262_144 {
+                parts.push(format!(" len({len}) > 262144"));
+            }
+            out.s("[Invalid header:");
+            // The first part follows the colon directly for caplen==0.
+            let joined = parts.join(",");
+            out.s(&joined);
+            out.s("]\n");
+            return if is_tcp { Printed::Tcp } else { Printed::Other };
+        }
+        self.clock.print(out, frame.ts);
+        let mut pkt = Pkt {
+            s: Snap {
+                data: frame.data,
+                end: frame.data.len(),
+            },
+            proto: "",
+            out,
+        };
+        if link::print(self, &mut pkt, frame).is_err() {
+            pkt.print_trunc();
+        }
+        pkt.out.push(b'\n');
+        if is_tcp {
+            Printed::Tcp
+        } else {
+            Printed::Other
+        }
+    }
+}
+
+/// tcpdump's `bittok2str_nosep` for the TCP flags: the set flags' letters in
+/// table order, or `none`.
+pub(crate) fn tcp_flag_letters(out: &mut Vec<u8>, flags: u8) {
+    const LETTERS: [(u8, u8); 8] = [
+        (0x01, b'F'),
+        (0x02, b'S'),
+        (0x04, b'R'),
+        (0x08, b'P'),
+        (0x10, b'.'),
+        (0x20, b'U'),
+        (0x40, b'E'),
+        (0x80, b'W'),
+    ];
+    if flags == 0 {
+        out.s("none");
+        return;
+    }
+    for (bit, letter) in LETTERS {
+        if flags & bit != 0 {
+            out.push(letter);
+        }
+    }
+}

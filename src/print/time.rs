@@ -1,0 +1,202 @@
+//! Time stamps as tcpdump prints them (`-t` … `-ttttt`), in local time where
+//! tcpdump uses local time (so `TZ` is honoured through the C library).
+
+use super::out::Out;
+use crate::source::Timestamp;
+
+/// Which time stamp to print: the number of `-t` flags given, as tcpdump counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TimeFormat {
+    /// `HH:MM:SS.ffffff` in local time.
+    #[default]
+    Clock,
+    /// `-t`: none.
+    None,
+    /// `-tt`: seconds since the epoch.
+    Epoch,
+    /// `-ttt`: delta since the previous packet.
+    DeltaPrevious,
+    /// `-tttt`: date and local time.
+    DateClock,
+    /// `-ttttt`: delta since the first packet.
+    DeltaFirst,
+}
+
+impl TimeFormat {
+    pub fn from_count(n: u8) -> TimeFormat {
+        match n {
+            0 => TimeFormat::Clock,
+            1 => TimeFormat::None,
+            2 => TimeFormat::Epoch,
+            3 => TimeFormat::DeltaPrevious,
+            4 => TimeFormat::DateClock,
+            _ => TimeFormat::DeltaFirst,
+        }
+    }
+}
+
+/// Broken-down time for one minute, cached: consecutive packets nearly always
+/// fall in the same minute, and time-zone offsets change only on minute
+/// boundaries.
+#[derive(Clone, Copy)]
+struct MinuteCache {
+    start: i64,
+    local: bool,
+    /// `YYYY-MM-DD HH:MM:` for the minute starting at `start`.
+    text: [u8; 17],
+}
+
+/// Prints time stamps; keeps the reference times the delta formats need.
+pub struct Clock {
+    format: TimeFormat,
+    reference: Option<(i64, i64)>,
+    cache: Option<MinuteCache>,
+}
+
+/// `(sec, usec)` as tcpdump's `timeval` after libpcap's conversion.
+fn timeval(ts: Timestamp) -> (i64, i64) {
+    (ts.sec, ts.usec())
+}
+
+fn broken_down(sec: i64, local: bool) -> Option<libc::tm> {
+    let t: libc::time_t = sec as libc::time_t;
+    // SAFETY: `tm` is plain data that localtime_r/gmtime_r fill in completely
+    // when they succeed; both only read `t` and write `tm`.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        let r = if local {
+            libc::localtime_r(&t, &mut tm)
+        } else {
+            libc::gmtime_r(&t, &mut tm)
+        };
+        (!r.is_null()).then_some(tm)
+    }
+}
+
+/// Make the C library read `TZ` now, as tcpdump's first `localtime` call does.
+pub fn init_timezone() {
+    extern "C" {
+        fn tzset();
+    }
+    // SAFETY: tzset only reads the environment and sets libc's zone globals; it is
+    // called once at start-up before any other thread formats a time.
+    unsafe { tzset() }
+}
+
+impl Clock {
+    pub fn new(format: TimeFormat) -> Clock {
+        Clock {
+            format,
+            reference: None,
+            cache: None,
+        }
+    }
+
+    /// Append `HH:MM:SS` (or `YYYY-MM-DD HH:MM:SS`); false when the time cannot
+    /// be converted.
+    fn hms(&mut self, out: &mut Vec<u8>, sec: i64, date: bool, local: bool) -> bool {
+        let minute = sec.div_euclid(60);
+        let start = minute * 60;
+        let cached = match self.cache {
+            Some(c) if c.start == start && c.local == local => c,
+            _ => {
+                let Some(tm) = broken_down(start, local) else {
+                    return false;
+                };
+                let mut text = [0u8; 17];
+                let mut v = Vec::with_capacity(17);
+                v.u0((tm.tm_year as i64 + 1900) as u64, 4)
+                    .c(b'-')
+                    .u0((tm.tm_mon + 1) as u64, 2)
+                    .c(b'-')
+                    .u0(tm.tm_mday as u64, 2)
+                    .c(b' ')
+                    .u0(tm.tm_hour as u64, 2)
+                    .c(b':')
+                    .u0(tm.tm_min as u64, 2)
+                    .c(b':');
+                if v.len() != 17 {
+                    // Years beyond four digits: no cache, format directly.
+                    if date {
+                        out.extend_from_slice(&v);
+                    } else {
+                        out.extend_from_slice(&v[v.len() - 6..]);
+                    }
+                    out.u0((sec - start) as u64, 2);
+                    return true;
+                }
+                text.copy_from_slice(&v);
+                let c = MinuteCache { start, local, text };
+                self.cache = Some(c);
+                c
+            }
+        };
+        if date {
+            out.extend_from_slice(&cached.text);
+        } else {
+            out.extend_from_slice(&cached.text[11..]);
+        }
+        out.u0((sec - start) as u64, 2);
+        true
+    }
+
+    fn frac(out: &mut Vec<u8>, usec: i64) {
+        // `%06u` of the value as C's unsigned int sees it.
+        out.c(b'.').u0(usec as u32 as u64, 6);
+    }
+
+    fn date_hms_frac(&mut self, out: &mut Vec<u8>, sec: i64, usec: i64, date: bool, local: bool) {
+        if (sec as u32) & 0x8000_0000 != 0 || !self.hms(out, sec, date, local) {
+            out.s("[Error converting time]");
+            return;
+        }
+        Self::frac(out, usec);
+    }
+
+    /// Append the time stamp and its trailing space (nothing for `-t`).
+    pub fn print(&mut self, out: &mut Vec<u8>, ts: Timestamp) {
+        let (sec, usec) = timeval(ts);
+        match self.format {
+            TimeFormat::None => {}
+            TimeFormat::Clock => {
+                self.date_hms_frac(out, sec, usec, false, true);
+                out.c(b' ');
+            }
+            TimeFormat::DateClock => {
+                self.date_hms_frac(out, sec, usec, true, true);
+                out.c(b' ');
+            }
+            TimeFormat::Epoch => {
+                if (sec as u32) & 0x8000_0000 != 0 {
+                    out.s("[Error converting time]");
+                } else {
+                    out.u(sec as u32);
+                    Self::frac(out, usec);
+                }
+                out.c(b' ');
+            }
+            TimeFormat::DeltaPrevious | TimeFormat::DeltaFirst => {
+                let now = (sec, usec);
+                let reference = *self.reference.get_or_insert(now);
+                let negative = now < reference;
+                let (a, b) = if negative {
+                    (reference, now)
+                } else {
+                    (now, reference)
+                };
+                let mut ds = a.0 - b.0;
+                let mut du = a.1 - b.1;
+                if du < 0 {
+                    ds -= 1;
+                    du += 1_000_000;
+                }
+                out.c(if negative { b'-' } else { b' ' });
+                self.date_hms_frac(out, ds, du, false, false);
+                out.c(b' ');
+                if self.format == TimeFormat::DeltaPrevious {
+                    self.reference = Some(now);
+                }
+            }
+        }
+    }
+}

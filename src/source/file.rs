@@ -1,0 +1,679 @@
+//! Capture files: pcap (micro- and nanosecond, both byte orders) and pcapng
+//! (several sections and interfaces, each with its own link type and clock).
+//!
+//! The files are streamed through `pcap-parser`'s buffered readers: memory use is
+//! the read buffer, whatever the file size. Where libpcap applies sanity rules
+//! (caplen beyond the snapshot length, absurd block sizes) they are applied here
+//! too, before the parser sees the record, so that damaged files end with the
+//! same diagnosis tcpdump gives and never with an unbounded allocation.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
+
+use super::{Frame, FrameSource, Linktype, Precision, SourceError, Timestamp};
+
+/// libpcap's largest accepted capture length for ordinary link types.
+pub const MAX_SNAPLEN: u32 = 262_144;
+/// libpcap's initial bound on a pcapng block.
+const MAX_BLOCK: u32 = 16 * 1024 * 1024;
+/// Read buffer: big enough that refills are rare, small enough to stay in cache.
+const BUFFER: usize = 1 << 20;
+
+const PCAP_MAGIC_US: u32 = 0xa1b2_c3d4;
+const PCAP_MAGIC_NS: u32 = 0xa1b2_3c4d;
+const PCAP_MAGIC_MODIFIED: u32 = 0xa1b2_cd34;
+const PCAPNG_MAGIC: u32 = 0x0a0d_0d0a;
+
+/// libpcap adjusts a zero or oversized snapshot length to its maximum.
+fn adjust_snaplen(snaplen: u32) -> u32 {
+    if snaplen == 0 || snaplen > MAX_SNAPLEN {
+        MAX_SNAPLEN
+    } else {
+        snaplen
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    linktype: Linktype,
+    snaplen: u32,
+    /// Clock units per second.
+    units: u64,
+    offset_sec: i64,
+}
+
+enum Reader {
+    Legacy {
+        reader: LegacyPcapReader<Box<dyn Read>>,
+        big_endian: bool,
+        nano: bool,
+        header_len: usize,
+        linktype: Linktype,
+        snaplen: u32,
+    },
+    Ng {
+        reader: PcapNGReader<Box<dyn Read>>,
+        big_endian: bool,
+        interfaces: Vec<Interface>,
+    },
+}
+
+/// A pcap or pcapng file (or stream) being read.
+pub struct CaptureFile {
+    origin: String,
+    reader: Reader,
+    /// Bytes to release from the parser's buffer before the next record.
+    pending: usize,
+    frames: u64,
+    size: Option<u64>,
+    first_linktype: Linktype,
+    first_snaplen: u32,
+    precision: Precision,
+}
+
+/// Open a capture by path; `-` reads standard input.
+pub fn open_path(path: &str) -> Result<CaptureFile, SourceError> {
+    if path == "-" {
+        return CaptureFile::from_reader("-", Box::new(io::stdin()), None);
+    }
+    let p = Path::new(path);
+    let file = File::open(p).map_err(|e| SourceError::new(path, None, io_message(&e)))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| SourceError::new(path, None, io_message(&e)))?;
+    if meta.is_dir() {
+        return Err(SourceError::new(path, None, "is a directory"));
+    }
+    let size = meta.is_file().then_some(meta.len());
+    CaptureFile::from_reader(path, Box::new(file), size)
+}
+
+fn io_message(e: &io::Error) -> String {
+    // The OS text without Rust's " (os error N)" suffix, as tcpdump prints it.
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Read until `buf` is full or the input ends; returns the number of bytes read.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+impl CaptureFile {
+    /// Open a capture from any byte stream. The first bytes decide the format.
+    pub fn from_reader(
+        origin: &str,
+        mut input: Box<dyn Read>,
+        size: Option<u64>,
+    ) -> Result<CaptureFile, SourceError> {
+        let err = |msg: String| SourceError::new(origin, Some(0), msg);
+        // The parsers read their header with a single read(), so hand them a
+        // first chunk that holds it whole.
+        let mut head = vec![0u8; 65536];
+        let got = read_full(&mut *input, &mut head)
+            .map_err(|e| SourceError::new(origin, None, io_message(&e)))?;
+        head.truncate(got);
+        if got == 0 {
+            return Err(SourceError::new(
+                origin,
+                Some(0),
+                "empty file: not a capture file",
+            ));
+        }
+        if got < 4 {
+            return Err(err(format!(
+                "truncated dump file; tried to read 4 file header bytes, only got {got}"
+            )));
+        }
+        let magic = [head[0], head[1], head[2], head[3]];
+        let le = u32::from_le_bytes(magic);
+        let be = u32::from_be_bytes(magic);
+        let chained: Box<dyn Read> = Box::new(io::Cursor::new(head).chain(input));
+        if le == PCAPNG_MAGIC {
+            return Self::open_ng(origin, chained, size);
+        }
+        let (big_endian, nano, header_len) = match (le, be) {
+            (PCAP_MAGIC_US, _) => (false, false, 16),
+            (_, PCAP_MAGIC_US) => (true, false, 16),
+            (PCAP_MAGIC_NS, _) => (false, true, 16),
+            (_, PCAP_MAGIC_NS) => (true, true, 16),
+            (PCAP_MAGIC_MODIFIED, _) => (false, false, 24),
+            (_, PCAP_MAGIC_MODIFIED) => (true, false, 24),
+            _ => {
+                return Err(err(format!(
+                    "unknown file format (magic number 0x{be:08x}): not a pcap or pcapng file"
+                )))
+            }
+        };
+        let mut reader = match LegacyPcapReader::new(BUFFER, chained) {
+            Ok(r) => r,
+            Err(PcapError::Incomplete(_)) | Err(PcapError::UnexpectedEof) => {
+                return Err(err(
+                    "truncated dump file; the 24-byte file header is cut short".to_string(),
+                ))
+            }
+            Err(e) => return Err(err(format!("bad dump file format: {e}"))),
+        };
+        let (linktype, snaplen, consumed) = match reader.next() {
+            // The top bits carry the FCS length (LT_FCS_LENGTH); libpcap keeps the low 26.
+            Ok((n, PcapBlockOwned::LegacyHeader(h))) => {
+                (Linktype(h.network.0 as u32 & 0x03ff_ffff), h.snaplen, n)
+            }
+            Ok(_) => return Err(err("bad dump file format".to_string())),
+            Err(e) => return Err(err(format!("bad dump file format: {e}"))),
+        };
+        reader.consume(consumed);
+        let snaplen = adjust_snaplen(snaplen);
+        Ok(CaptureFile {
+            origin: origin.to_string(),
+            reader: Reader::Legacy {
+                reader,
+                big_endian,
+                nano,
+                header_len,
+                linktype,
+                snaplen,
+            },
+            pending: 0,
+            frames: 0,
+            size,
+            first_linktype: linktype,
+            first_snaplen: snaplen,
+            precision: if nano {
+                Precision::Nano
+            } else {
+                Precision::Micro
+            },
+        })
+    }
+
+    fn open_ng(
+        origin: &str,
+        input: Box<dyn Read>,
+        size: Option<u64>,
+    ) -> Result<CaptureFile, SourceError> {
+        let err = |msg: String| SourceError::new(origin, Some(0), msg);
+        let reader = match PcapNGReader::new(BUFFER, input) {
+            Ok(r) => r,
+            Err(PcapError::Incomplete(_)) | Err(PcapError::UnexpectedEof) => {
+                return Err(err(
+                    "truncated pcapng dump file: section header block cut short".to_string(),
+                ))
+            }
+            Err(e) => return Err(err(format!("bad pcapng section header block: {e}"))),
+        };
+        let mut file = CaptureFile {
+            origin: origin.to_string(),
+            reader: Reader::Ng {
+                reader,
+                big_endian: false,
+                interfaces: Vec::new(),
+            },
+            pending: 0,
+            frames: 0,
+            size,
+            first_linktype: Linktype(u32::MAX),
+            first_snaplen: MAX_SNAPLEN,
+            precision: Precision::Micro,
+        };
+        // Like libpcap, read ahead to the first interface description so that the
+        // file's link type is known before the first packet.
+        file.prime_ng()?;
+        Ok(file)
+    }
+
+    /// Read pcapng blocks up to the first Interface Description Block.
+    fn prime_ng(&mut self) -> Result<(), SourceError> {
+        loop {
+            if let Reader::Ng { interfaces, .. } = &self.reader {
+                if !interfaces.is_empty() {
+                    return Ok(());
+                }
+            }
+            match self.ng_block()? {
+                NgStep::Packet(..) => return Err(SourceError::new(
+                    &self.origin,
+                    Some(self.position_now()),
+                    "the capture file has a packet block before any Interface Description Blocks",
+                )),
+                NgStep::Other => {}
+                NgStep::End => {
+                    return Err(SourceError::new(
+                        &self.origin,
+                        Some(self.position_now()),
+                        "the capture file has no Interface Description Blocks",
+                    ))
+                }
+            }
+        }
+    }
+
+    fn position_now(&self) -> u64 {
+        let consumed = match &self.reader {
+            Reader::Legacy { reader, .. } => reader.consumed(),
+            Reader::Ng { reader, .. } => reader.consumed(),
+        };
+        (consumed + self.pending) as u64
+    }
+
+    fn fail(&self, offset: u64, msg: impl Into<String>) -> SourceError {
+        SourceError::new(&self.origin, Some(offset), msg)
+    }
+
+    /// One pcapng block: an interface or section is recorded, a packet is
+    /// returned with everything needed to build its frame.
+    fn ng_block(&mut self) -> Result<NgStep, SourceError> {
+        let offset = self.position_now();
+        let origin = self.origin.clone();
+        let Reader::Ng {
+            reader,
+            big_endian,
+            interfaces,
+        } = &mut self.reader
+        else {
+            unreachable!("ng_block on a legacy reader")
+        };
+        if self.pending > 0 {
+            reader.consume(self.pending);
+            self.pending = 0;
+        }
+        let fail = |msg: String| SourceError::new(&origin, Some(offset), msg);
+        // Check the block header before the parser sizes a buffer from it.
+        loop {
+            let data = reader.data();
+            if data.len() >= 8 {
+                let raw = [data[0], data[1], data[2], data[3]];
+                let is_shb = u32::from_le_bytes(raw) == PCAPNG_MAGIC;
+                let len_bytes = [data[4], data[5], data[6], data[7]];
+                let total = if is_shb {
+                    // The section header's own byte-order magic decides.
+                    if data.len() < 12 {
+                        None
+                    } else {
+                        let bom = [data[8], data[9], data[10], data[11]];
+                        if u32::from_le_bytes(bom) == 0x1a2b_3c4d {
+                            Some(u32::from_le_bytes(len_bytes))
+                        } else if u32::from_be_bytes(bom) == 0x1a2b_3c4d {
+                            Some(u32::from_be_bytes(len_bytes))
+                        } else {
+                            return Err(fail(format!(
+                                "section header block has a bad byte-order magic 0x{:08x}",
+                                u32::from_be_bytes(bom)
+                            )));
+                        }
+                    }
+                } else if *big_endian {
+                    Some(u32::from_be_bytes(len_bytes))
+                } else {
+                    Some(u32::from_le_bytes(len_bytes))
+                };
+                if let Some(total) = total {
+                    if total < 12 {
+                        return Err(fail(format!(
+                            "block in pcapng dump file has a length of {total} < 12"
+                        )));
+                    }
+                    if total % 4 != 0 {
+                        return Err(fail(format!(
+                            "block in pcapng dump file has a length of {total} that is not a multiple of 4"
+                        )));
+                    }
+                    if total > MAX_BLOCK {
+                        return Err(fail(format!(
+                            "pcapng block size {total} > maximum {MAX_BLOCK}"
+                        )));
+                    }
+                    if total as usize > BUFFER / 2 {
+                        reader.grow(total as usize * 2);
+                    }
+                    break;
+                }
+            }
+            if reader.reader_exhausted() {
+                if data.is_empty() {
+                    return Ok(NgStep::End);
+                }
+                return Err(fail(format!(
+                    "truncated pcapng dump file; tried to read 8 block header bytes, only got {}",
+                    data.len()
+                )));
+            }
+            reader
+                .refill()
+                .map_err(|e| fail(format!("error reading dump file: {e}")))?;
+        }
+        loop {
+            // The parser does not move its buffer in next(), so offsets from this
+            // base stay valid until the block is consumed.
+            let base = reader.data().as_ptr() as usize;
+            match reader.next() {
+                Ok((n, block)) => {
+                    let step = match block {
+                        PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                            *big_endian = shb.big_endian();
+                            interfaces.clear();
+                            NgStep::Other
+                        }
+                        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                            let units = idb.ts_resolution().ok_or_else(|| {
+                                fail(format!("unknown time stamp resolution {}", idb.if_tsresol))
+                            })?;
+                            interfaces.push(Interface {
+                                linktype: Linktype(idb.linktype.0 as u32),
+                                snaplen: adjust_snaplen(idb.snaplen),
+                                units,
+                                offset_sec: idb.if_tsoffset,
+                            });
+                            NgStep::Other
+                        }
+                        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => NgStep::Packet(
+                            epb.if_id,
+                            ((epb.ts_high as u64) << 32) | epb.ts_low as u64,
+                            epb.caplen,
+                            epb.origlen,
+                            data_range(
+                                base,
+                                &epb.data[..(epb.caplen as usize).min(epb.data.len())],
+                            ),
+                        ),
+                        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                            // An SPB has no time stamp and is captured on interface 0; its
+                            // capture length is the block's data cut to the snapshot length.
+                            let snap = interfaces.first().map_or(MAX_SNAPLEN, |i| i.snaplen);
+                            let caplen = spb.origlen.min(snap).min(spb.data.len() as u32);
+                            NgStep::Packet(
+                                0,
+                                0,
+                                caplen,
+                                spb.origlen,
+                                data_range(base, &spb.data[..caplen as usize]),
+                            )
+                        }
+                        PcapBlockOwned::NG(Block::Unknown(ub)) if ub.block_type == 2 => {
+                            // The obsolete Packet Block: interface (2), drops (2),
+                            // time stamp (8), caplen (4), len (4), data.
+                            let d = ub.data;
+                            if d.len() < 20 {
+                                return Err(fail(
+                                    "block of type 2 in pcapng dump file is too short".into(),
+                                ));
+                            }
+                            let rd = |o: usize| {
+                                let b = [d[o], d[o + 1], d[o + 2], d[o + 3]];
+                                if *big_endian {
+                                    u32::from_be_bytes(b)
+                                } else {
+                                    u32::from_le_bytes(b)
+                                }
+                            };
+                            let if_id = if *big_endian {
+                                u16::from_be_bytes([d[0], d[1]])
+                            } else {
+                                u16::from_le_bytes([d[0], d[1]])
+                            } as u32;
+                            let ts = ((rd(4) as u64) << 32) | rd(8) as u64;
+                            let caplen = rd(12);
+                            let len = rd(16);
+                            if caplen as usize > d.len() - 20 {
+                                return Err(fail(
+                                    "block of type 2 in pcapng dump file is too short".into(),
+                                ));
+                            }
+                            NgStep::Packet(
+                                if_id,
+                                ts,
+                                caplen,
+                                len,
+                                data_range(base, &d[20..20 + caplen as usize]),
+                            )
+                        }
+                        _ => NgStep::Other,
+                    };
+                    self.pending = n;
+                    return Ok(step);
+                }
+                Err(PcapError::Eof) => return Ok(NgStep::End),
+                Err(PcapError::Incomplete(_)) => {
+                    reader
+                        .refill()
+                        .map_err(|e| fail(format!("error reading dump file: {e}")))?;
+                }
+                Err(PcapError::UnexpectedEof) => {
+                    return Err(fail(format!(
+                    "truncated pcapng dump file; tried to read a whole block, only {} bytes left",
+                    reader.data().len()
+                )))
+                }
+                Err(PcapError::BufferTooSmall) => {
+                    let want = reader.data().len().max(BUFFER) * 2;
+                    if !reader.grow(want) {
+                        return Err(fail("pcapng block too large to buffer".to_string()));
+                    }
+                }
+                Err(e) => return Err(fail(format!("malformed pcapng block: {e}"))),
+            }
+        }
+    }
+
+    fn next_legacy(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
+        let offset = self.position_now();
+        let Reader::Legacy {
+            reader,
+            big_endian,
+            nano,
+            header_len,
+            linktype,
+            snaplen,
+        } = &mut self.reader
+        else {
+            unreachable!("next_legacy on a pcapng reader")
+        };
+        if self.pending > 0 {
+            reader.consume(self.pending);
+            self.pending = 0;
+        }
+        let fail = |msg: String| SourceError::new(&self.origin, Some(offset), msg);
+        let hdr = *header_len;
+        // Make sure the record header is buffered, then apply libpcap's checks.
+        let caplen = loop {
+            let data = reader.data();
+            if data.len() >= hdr {
+                let b = [data[8], data[9], data[10], data[11]];
+                break if *big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                };
+            }
+            if reader.reader_exhausted() {
+                if data.is_empty() {
+                    return Ok(None);
+                }
+                return Err(fail(format!(
+                    "truncated dump file; tried to read {hdr} header bytes, only got {}",
+                    data.len()
+                )));
+            }
+            reader
+                .refill()
+                .map_err(|e| fail(format!("error reading dump file: {e}")))?;
+        };
+        if caplen > MAX_SNAPLEN {
+            return Err(fail(if caplen > *snaplen {
+                format!("invalid packet capture length {caplen}, bigger than snaplen of {snaplen}")
+            } else {
+                format!(
+                    "invalid packet capture length {caplen}, bigger than maximum of {MAX_SNAPLEN}"
+                )
+            }));
+        }
+        let need = hdr + caplen as usize;
+        if need * 2 > BUFFER {
+            reader.grow(need * 2);
+        }
+        // Buffer the whole record first, so the parser sees it in one piece.
+        while reader.data().len() < need {
+            if reader.reader_exhausted() {
+                let got = reader.data().len().saturating_sub(hdr);
+                return Err(fail(format!(
+                    "truncated dump file; tried to read {caplen} captured bytes, only got {got}"
+                )));
+            }
+            reader
+                .refill()
+                .map_err(|e| fail(format!("error reading dump file: {e}")))?;
+        }
+        let (n, block) = match reader.next() {
+            Ok((n, PcapBlockOwned::Legacy(b))) => (n, b),
+            Ok(_) => return Err(fail("unexpected block in a pcap file".to_string())),
+            Err(e) => return Err(fail(format!("malformed record: {e}"))),
+        };
+        self.pending = n;
+        self.frames += 1;
+        let raw_frac = block.ts_usec as i32 as i64;
+        let nsec = if *nano { raw_frac } else { raw_frac * 1000 };
+        // libpcap hands out at most the snapshot length.
+        let data = if block.data.len() > *snaplen as usize {
+            &block.data[..*snaplen as usize]
+        } else {
+            block.data
+        };
+        Ok(Some(Frame {
+            number: self.frames,
+            ts: Timestamp::new(block.ts_sec as i32 as i64, nsec),
+            len: block.origlen,
+            linktype: *linktype,
+            data,
+            offset,
+        }))
+    }
+}
+
+/// Where `part` sits in the reader's buffer that starts at address `base`.
+fn data_range(base: usize, part: &[u8]) -> (usize, usize) {
+    let start = part.as_ptr() as usize - base;
+    (start, start + part.len())
+}
+
+enum NgStep {
+    /// interface id, raw time stamp, caplen, original length, data range in the buffer
+    Packet(u32, u64, u32, u32, (usize, usize)),
+    Other,
+    End,
+}
+
+impl FrameSource for CaptureFile {
+    fn next_frame(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
+        if matches!(self.reader, Reader::Legacy { .. }) {
+            return self.next_legacy();
+        }
+        loop {
+            let offset = self.position_now();
+            match self.ng_block()? {
+                NgStep::End => return Ok(None),
+                NgStep::Other => continue,
+                NgStep::Packet(if_id, ts, caplen, len, (start, end)) => {
+                    let Reader::Ng {
+                        reader, interfaces, ..
+                    } = &self.reader
+                    else {
+                        unreachable!()
+                    };
+                    let Some(iface) = interfaces.get(if_id as usize).copied() else {
+                        return Err(self.fail(
+                            offset,
+                            format!("a packet arrived on interface {if_id}, but there's no Interface Description Block for that interface"),
+                        ));
+                    };
+                    if caplen > iface.snaplen {
+                        return Err(self.fail(
+                            offset,
+                            format!(
+                                "invalid packet capture length {caplen}, bigger than snaplen of {}",
+                                iface.snaplen
+                            ),
+                        ));
+                    }
+                    let units = iface.units;
+                    let sec = (ts / units) as i64 + iface.offset_sec;
+                    let frac = ts % units;
+                    let nsec = (frac as u128 * 1_000_000_000 / units as u128) as i64;
+                    if self.first_linktype.0 == u32::MAX {
+                        self.first_linktype = iface.linktype;
+                    }
+                    self.frames += 1;
+                    let data = &reader.data()[start..end];
+                    let data = &data[..(caplen as usize).min(data.len())];
+                    return Ok(Some(Frame {
+                        number: self.frames,
+                        ts: Timestamp::new(sec, nsec),
+                        len,
+                        linktype: iface.linktype,
+                        data,
+                        offset,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn linktype(&self) -> Linktype {
+        match &self.reader {
+            Reader::Legacy { linktype, .. } => *linktype,
+            Reader::Ng { interfaces, .. } => interfaces
+                .first()
+                .map_or(self.first_linktype, |i| i.linktype),
+        }
+    }
+
+    fn snaplen(&self) -> u32 {
+        match &self.reader {
+            Reader::Legacy { snaplen, .. } => *snaplen,
+            Reader::Ng { interfaces, .. } => {
+                interfaces.first().map_or(self.first_snaplen, |i| i.snaplen)
+            }
+        }
+    }
+
+    fn precision(&self) -> Precision {
+        match &self.reader {
+            Reader::Legacy { .. } => self.precision,
+            Reader::Ng { interfaces, .. } => {
+                if interfaces.first().is_some_and(|i| i.units > 1_000_000) {
+                    Precision::Nano
+                } else {
+                    Precision::Micro
+                }
+            }
+        }
+    }
+
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    fn position(&self) -> Option<u64> {
+        Some(self.position_now())
+    }
+
+    fn total_size(&self) -> Option<u64> {
+        self.size
+    }
+}
