@@ -12,6 +12,7 @@ mod link;
 pub use link::carries_tcp_frame as carries_tcp;
 pub mod names;
 pub mod out;
+mod payload;
 mod tcp;
 pub mod time;
 

@@ -2,7 +2,7 @@
 
 use super::ip::ip6_final_destination;
 use super::out::Out;
-use super::{tcp_flag_letters, Pkt, Printer, Trunc, R};
+use super::{payload, tcp_flag_letters, Pkt, Printer, Trunc, R};
 use crate::wire::ipv4::Ipv4;
 use crate::wire::tcp::*;
 use crate::wire::{checksum_should_be, internet_checksum, Addr, IPPROTO_TCP};
@@ -265,9 +265,9 @@ pub(super) fn tcp_print(
     }
     if flags & RST != 0 && p.opts.verbose > 0 {
         rst_data(k, bp + header_len, length);
+        return Ok(());
     }
-    // Application-layer decoding (BGP, HTTP, ...) is not synack's business.
-    Ok(())
+    payload::print(p, k, bp + header_len, length, sport, dport)
 }
 
 /// Look up (or record) a conversation's base numbers: returns the base and
