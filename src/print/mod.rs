@@ -170,6 +170,8 @@ impl Printer {
     pub fn print(&mut self, frame: &Frame<'_>, out: &mut Vec<u8>) -> Printed {
         let is_tcp = link::carries_tcp_frame(frame);
         if !is_tcp && !self.opts.all {
+            // Delta time stamps count from every packet tcpdump would print.
+            self.clock.observe(frame.ts);
             return Printed::Skipped;
         }
         let caplen = frame.data.len() as u32;
