@@ -316,3 +316,61 @@ fn a_closed_pipe_ends_the_program_quietly() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A pcap from the seed capture with its header or one record altered.
+fn altered_seed(path: &Path, alter: impl FnOnce(&mut Vec<u8>)) {
+    let mut bytes = std::fs::read(capture("seed-telnet-handshake.pcap")).unwrap();
+    alter(&mut bytes);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn damaged_records_are_shown_or_refused_as_tcpdump_does() {
+    let dir = temp_dir("records");
+    let set = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    // Record 1 starts at 24; its caplen is at 32 and its wire length at 36.
+    let cases: Vec<(&str, Box<dyn FnOnce(&mut Vec<u8>)>, i32)> = vec![
+        ("snaplen-below-caplen", Box::new(move |b| set(b, 16, 40)), 0),
+        (
+            "zero-length-record",
+            Box::new(|b| {
+                let mut rec = vec![0u8; 16];
+                rec[0] = 1;
+                b.splice(24..24, rec);
+            }),
+            0,
+        ),
+        (
+            "wire-length-below-caplen",
+            Box::new(move |b| set(b, 36, 10)),
+            0,
+        ),
+        (
+            "caplen-of-4-gb",
+            Box::new(move |b| set(b, 24 + 16 + 58 + 8, 0xffff_fff0)),
+            1,
+        ),
+        ("unknown-link-type", Box::new(move |b| set(b, 20, 9999)), 1),
+    ];
+    for (name, alter, code) in cases {
+        let path = dir.join(format!("{name}.pcap"));
+        altered_seed(&path, alter);
+        let p = path.to_str().unwrap();
+        let (tout, _, tcode) = tcpdump(&["-n", "-S", "-t", "-r", p], "UTC");
+        let (out, err, ours) = synack_tz(&["-n", "-S", "-t", "-r", p], "UTC");
+        assert_eq!((ours, tcode), (code, code), "{name}: exit codes");
+        assert_eq!(out, tout, "{name}: same lines as tcpdump");
+        if code != 0 {
+            assert_one_line_error(
+                &err,
+                &path,
+                if name.starts_with("unknown") {
+                    "link type"
+                } else {
+                    "capture length"
+                },
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
