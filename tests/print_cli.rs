@@ -329,7 +329,8 @@ fn damaged_records_are_shown_or_refused_as_tcpdump_does() {
     let dir = temp_dir("records");
     let set = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
     // Record 1 starts at 24; its caplen is at 32 and its wire length at 36.
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut Vec<u8>)>, i32)> = vec![
+    type Alteration = Box<dyn FnOnce(&mut Vec<u8>)>;
+    let cases: Vec<(&str, Alteration, i32)> = vec![
         ("snaplen-below-caplen", Box::new(move |b| set(b, 16, 40)), 0),
         (
             "zero-length-record",
