@@ -7,6 +7,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::print::out::ShortText;
+
 /// An IPv4 or IPv6 address, compact and `Copy`, ordered by version then bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Addr {
@@ -79,29 +81,42 @@ impl fmt::Debug for Addr {
     }
 }
 
-pub fn write_v4(out: &mut Vec<u8>, a: &[u8; 4]) {
-    let mut buf = itoa::Buffer::new();
+/// Dotted quad, into text long enough for any (`255.255.255.255`).
+fn push_v4<const N: usize>(text: &mut ShortText<N>, a: &[u8; 4]) {
     for (i, b) in a.iter().enumerate() {
         if i > 0 {
-            out.push(b'.');
+            text.push(b'.');
         }
-        out.extend_from_slice(buf.format(*b).as_bytes());
+        text.push_u8(*b);
     }
 }
 
-fn write_hex16(out: &mut Vec<u8>, w: u16) {
+pub fn write_v4(out: &mut Vec<u8>, a: &[u8; 4]) {
+    let mut text = ShortText::<16>::new();
+    push_v4(&mut text, a);
+    text.append_to(out);
+}
+
+fn push_hex16<const N: usize>(text: &mut ShortText<N>, w: u16) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut started = false;
     for shift in [12u32, 8, 4, 0] {
         let nib = ((w >> shift) & 0xf) as usize;
         if nib != 0 || started || shift == 0 {
-            out.push(HEX[nib]);
+            text.push(HEX[nib]);
             started = true;
         }
     }
 }
 
 pub fn write_v6(out: &mut Vec<u8>, a: &[u8; 16]) {
+    // At most eight groups of four digits and seven colons.
+    let mut text = ShortText::<40>::new();
+    push_v6(&mut text, a);
+    text.append_to(out);
+}
+
+fn push_v6<const N: usize>(out: &mut ShortText<N>, a: &[u8; 16]) {
     let mut words = [0u16; 8];
     for (i, w) in words.iter_mut().enumerate() {
         *w = u16::from_be_bytes([a[2 * i], a[2 * i + 1]]);
@@ -144,10 +159,10 @@ pub fn write_v6(out: &mut Vec<u8>, a: &[u8; 16]) {
             out.push(b':');
         }
         if i == 6 && best_base == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff)) {
-            write_v4(out, &[a[12], a[13], a[14], a[15]]);
+            push_v4(out, &[a[12], a[13], a[14], a[15]]);
             return;
         }
-        write_hex16(out, words[i]);
+        push_hex16(out, words[i]);
     }
     if best_base != usize::MAX && best_base + best_len == 8 {
         out.push(b':');
