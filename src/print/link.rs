@@ -330,7 +330,12 @@ fn sll(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
     let halen = k.s.be16(4)?;
     let proto = k.s.be16(14)?;
     let header = |p: &Printer, k: &mut Pkt<'_>, length: u32| {
-        k.out.s(&format!("{:>3} ", pkttype_name(pkttype)));
+        // `%3s `: the names are at most three letters.
+        let name = pkttype_name(pkttype);
+        for _ in name.len()..3 {
+            k.out.c(b' ');
+        }
+        k.out.s(name).c(b' ');
         if halen == 6 {
             p.names.ether(k.out, &k.s.data[6..12]);
             k.out.c(b' ');
@@ -369,8 +374,18 @@ fn sll2(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
     let ifindex = k.s.be32(4)?;
     let pkttype = k.s.u8(10)? as u16;
     let halen = k.s.u8(11)?;
-    let name = interface_name(ifindex);
-    k.out.s(&format!("{name:<5} {:<3} ", pkttype_name(pkttype)));
+    // `%-5s %-3s `, without a formatter or an allocation per packet.
+    let name = p.interface_names.name(ifindex);
+    k.out.s(name);
+    for _ in name.len()..5 {
+        k.out.c(b' ');
+    }
+    let kind = pkttype_name(pkttype);
+    k.out.c(b' ').s(kind);
+    for _ in kind.len()..3 {
+        k.out.c(b' ');
+    }
+    k.out.c(b' ');
     if p.opts.link {
         k.out.s("ifindex ").u(ifindex).c(b' ');
         if halen == 6 {
@@ -394,6 +409,17 @@ fn sll2(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
         length - wl::SLL2_HEADER_LEN as u32,
     )?;
     Ok(())
+}
+
+/// Names of local interface indexes, looked up once each: SLL2 frames name
+/// their interface in every packet, and the lookup is a system call.
+#[derive(Default)]
+pub(crate) struct InterfaceNames(foldhash::HashMap<u32, String>);
+
+impl InterfaceNames {
+    fn name(&mut self, index: u32) -> &str {
+        self.0.entry(index).or_insert_with(|| interface_name(index))
+    }
 }
 
 /// The name of a local interface index, `?` when there is none (tcpdump's

@@ -253,7 +253,7 @@ pub(super) fn tcp_print(
 /// Look up (or record) a conversation's base numbers: returns the base and
 /// whether it was already known. A SYN always re-bases.
 fn rel_base<K: std::hash::Hash + Eq>(
-    map: &mut std::collections::HashMap<K, (u32, u32)>,
+    map: &mut foldhash::HashMap<K, (u32, u32)>,
     key: K,
     syn: bool,
     fresh: (u32, u32),
