@@ -1,8 +1,8 @@
 //! Ethernet frames carrying one TCP segment over IPv4 or IPv6, with correct
 //! IP and TCP checksums and the option layouts Linux and common scanners send.
 
-use synack::wire::internet_checksum;
 use synack::wire::tcp::{OPT_MSS, OPT_NOP, OPT_SACK_OK, OPT_TIMESTAMP, OPT_WSCALE};
+use synack::wire::{internet_checksum, tcp_checksum_v4, tcp_checksum_v6};
 
 /// A host address on the generated network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,21 +120,7 @@ pub fn build(out: &mut Vec<u8>, seg: &Segment, payload: &[u8]) {
             ]);
             let ip_sum = internet_checksum(&[ip]).to_be_bytes();
             ip[10..12].copy_from_slice(&ip_sum);
-            let pseudo = [
-                s[0],
-                s[1],
-                s[2],
-                s[3],
-                d[0],
-                d[1],
-                d[2],
-                d[3],
-                0,
-                6,
-                tcp_len16[0],
-                tcp_len16[1],
-            ];
-            internet_checksum(&[&pseudo, tcp])
+            tcp_checksum_v4(&s, &d, tcp)
         }
         (Host::V6(s), Host::V6(d)) => {
             ip[0] = 0x60;
@@ -143,8 +129,7 @@ pub fn build(out: &mut Vec<u8>, seg: &Segment, payload: &[u8]) {
             ip[7] = seg.ttl;
             ip[8..24].copy_from_slice(&s);
             ip[24..40].copy_from_slice(&d);
-            let tail = [0, 0, tcp_len16[0], tcp_len16[1], 0, 0, 0, 6];
-            internet_checksum(&[&s, &d, &tail, tcp])
+            tcp_checksum_v6(&s, &d, tcp)
         }
         _ => unreachable!("a segment's two hosts share an IP version"),
     };
