@@ -175,3 +175,8 @@ pub fn run_print(args: &PrintArgs) -> Result<(), Failure> {
     out.flush()?;
     result
 }
+
+/// `synack handshakes`.
+pub fn run_handshakes(args: &crate::cli::HandshakeArgs) -> Result<(), Failure> {
+    crate::handshakes::run(args)
+}
