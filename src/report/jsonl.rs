@@ -156,6 +156,8 @@ struct Json<'a> {
     packets: u64,
     syn_times: Vec<Box<RawValue>>,
     synack_times: Vec<Box<RawValue>>,
+    ack_payload_bytes: Option<u32>,
+    ack_mptcp: Option<String>,
     ignored_rsts: u32,
     challenge_acks: u32,
     events_dropped: u32,
@@ -275,6 +277,11 @@ pub fn write(r: &Record<'_>, out: &mut Vec<u8>) {
             |k| matches!(k, EventKind::SynAckRetransmission { .. }),
             a.synack.map(|s| s.time),
         ),
+        ack_payload_bytes: a.completing.map(|c| c.payload_len),
+        ack_mptcp: a
+            .completing
+            .and_then(|c| c.mptcp)
+            .map(crate::track::options::mptcp_name),
         ignored_rsts: a.ignored_rsts,
         challenge_acks: a.challenge_acks,
         events_dropped: a.events_dropped,

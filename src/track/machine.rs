@@ -390,7 +390,9 @@ impl Attempt {
                 }
                 Some(prev) => {
                     let adv = end.wrapping_sub(prev);
-                    if seq::gt(end, prev) && adv < MAX_ADVANCE {
+                    // Only payload moves the end: a pure ACK after a FIN has
+                    // seq one past the FIN.
+                    if s.payload_len > 0 && seq::gt(end, prev) && adv < MAX_ADVANCE {
                         self.data_end[i] = Some(end);
                         self.bytes[i] += u64::from(adv);
                     }
