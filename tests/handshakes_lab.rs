@@ -35,7 +35,11 @@ fn records(file: &str) -> Vec<Value> {
         "--format",
         "jsonl",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -52,7 +56,11 @@ fn conn<'a>(recs: &'a [Value], client_port: u64, server_port: u64) -> Vec<&'a Va
 
 fn one<'a>(recs: &'a [Value], client_port: u64, server_port: u64) -> &'a Value {
     let v = conn(recs, client_port, server_port);
-    check_eq!(v.len(), 1, "{client_port} → {server_port}: one attempt, got {v:#?}");
+    check_eq!(
+        v.len(),
+        1,
+        "{client_port} → {server_port}: one attempt, got {v:#?}"
+    );
     v[0]
 }
 
@@ -140,11 +148,18 @@ fn s3_unanswered_after_four_syns_a_second_apart_with_one_isn() {
         let r = one(&recs, 40003, 5002);
         check_eq!(verdict(r), "unanswered", "S3");
         check_eq!(r["syn_count"], 4, "S3: 4 SYNs");
-        check_eq!(events(r, "syn_retransmission").len(), 3, "S3: 3 retransmissions of the same ISN");
+        check_eq!(
+            events(r, "syn_retransmission").len(),
+            3,
+            "S3: 3 retransmissions of the same ISN"
+        );
         let t = times(r, "syn_times");
         check_eq!(t.len(), 4, "S3: four SYN times");
         for w in t.windows(2) {
-            check!((0.9..1.2).contains(&(w[1] - w[0])), "S3: about 1 s apart: {t:?}");
+            check!(
+                (0.9..1.2).contains(&(w[1] - w[0])),
+                "S3: about 1 s apart: {t:?}"
+            );
         }
     }
 }
@@ -171,7 +186,10 @@ fn s5_tfo_cookie_requested_granted_then_data_in_the_third_packet() {
         check!(tfo["cookie_requested"] == true, "S5: cookie requested");
         check!(tfo["cookie"].is_string(), "S5: cookie granted: {tfo}");
         check_eq!(tfo["syn_data_bytes"], 0, "S5: no SYN data on first contact");
-        check!(r["ack_payload_bytes"].as_u64().unwrap() > 0, "S5: the third packet carries data");
+        check!(
+            r["ack_payload_bytes"].as_u64().unwrap() > 0,
+            "S5: the third packet carries data"
+        );
     }
 }
 
@@ -192,23 +210,34 @@ fn s6_s7_and_timestamp_cookies_are_established_and_seen_by_heuristics() {
     for recs in client_and_server_captures() {
         let s6 = one(&recs, 40007, 5000);
         check_eq!(verdict(s6), "established", "S6");
-        check!(heuristic(s6, "syn_cookie").is_some(), "S6: cookie seen in the TSval jump");
+        check!(
+            heuristic(s6, "syn_cookie").is_some(),
+            "S6: cookie seen in the TSval jump"
+        );
         let s7 = one(&recs, 40008, 5000);
         check_eq!(verdict(s7), "established", "S7");
         let server = &s7["options"]["server"];
         check_eq!(server["mss"], 1460, "S7: SYN-ACK MSS");
         check!(
-            server["wscale"].is_null() && server["sack_ok"] == false && server["timestamps"] == false,
+            server["wscale"].is_null()
+                && server["sack_ok"] == false
+                && server["timestamps"] == false,
             "S7: only MSS in the SYN-ACK: {server}"
         );
-        check!(heuristic(s7, "syn_cookie").is_some(), "S7: options stripped");
+        check!(
+            heuristic(s7, "syn_cookie").is_some(),
+            "S7: options stripped"
+        );
     }
     let ts2 = records("lab-cookie-ts2.pcap");
     check_eq!(ts2.len(), 2, "two cookie handshakes");
     for r in &ts2 {
         check_eq!(verdict(r), "established", "cookie handshake");
         let h = heuristic(r, "syn_cookie").expect("cookie heuristic");
-        check!(h["evidence"].as_str().unwrap().contains("TSval"), "evidence names the TSval: {h}");
+        check!(
+            h["evidence"].as_str().unwrap().contains("TSval"),
+            "evidence names the TSval: {h}"
+        );
     }
 }
 
@@ -217,9 +246,16 @@ fn s8_port_reuse_makes_two_attempts_with_a_higher_second_isn() {
     for recs in client_and_server_captures() {
         let v = conn(&recs, 40009, 5000);
         check_eq!(v.len(), 2, "S8: two attempts");
-        check!(v.iter().all(|r| verdict(r) == "established"), "S8: both established");
+        check!(
+            v.iter().all(|r| verdict(r) == "established"),
+            "S8: both established"
+        );
         check!(isn(v[1]) > isn(v[0]), "S8: second ISN higher");
-        check_eq!(events(v[1], "port_reuse").len(), 1, "S8: second one marked as port reuse");
+        check_eq!(
+            events(v[1], "port_reuse").len(),
+            1,
+            "S8: second one marked as port reuse"
+        );
     }
 }
 
@@ -235,7 +271,11 @@ fn s9_one_simultaneous_open_with_the_lower_endpoint_as_client() {
             .collect();
         check_eq!(both.len(), 1, "S9: one connection");
         check_eq!(verdict(both[0]), "simultaneous_open", "S9");
-        check_eq!(both[0]["client"], "10.99.0.1", "S9: lower address is the client");
+        check_eq!(
+            both[0]["client"],
+            "10.99.0.1",
+            "S9: lower address is the client"
+        );
         check_eq!(both[0]["client_port"], 6000, "S9");
     }
 }
@@ -248,17 +288,31 @@ fn s10_s12_s13_scans_aborted_refused_unanswered_half_open() {
             check_eq!(verdict(r), "aborted", "S10 {port}");
             check_eq!(r["closed_by"], "client", "S10: the client kernel's RST");
             let h = heuristic(r, "scanner_hping3").expect("S10: hping3 signature");
-            check!(h["evidence"].as_str().unwrap().contains("window 512"), "S10: {h}");
-            check!(check(r, "syn", "ack_field")[0]["ok"] == false, "S10: non-zero ack field");
+            check!(
+                h["evidence"].as_str().unwrap().contains("window 512"),
+                "S10: {h}"
+            );
+            check!(
+                check(r, "syn", "ack_field")[0]["ok"] == false,
+                "S10: non-zero ack field"
+            );
         }
         check_eq!(verdict(one(&recs, 42321, 5000)), "aborted", "S12 open port");
-        check_eq!(verdict(one(&recs, 42321, 5001)), "refused", "S12 closed port");
+        check_eq!(
+            verdict(one(&recs, 42321, 5001)),
+            "refused",
+            "S12 closed port"
+        );
         let first = one(&recs, 42321, 5002);
         let retry = one(&recs, 42323, 5002);
         check_eq!(verdict(first), "unanswered", "S12 filtered");
         check_eq!(verdict(retry), "unanswered", "S12 filtered retry");
         check!(isn(first) != isn(retry), "S12: the retry uses a new ISN");
-        check_eq!(isn(one(&recs, 42321, 5000)), isn(first), "S12: one ISN across the scan");
+        check_eq!(
+            isn(one(&recs, 42321, 5000)),
+            isn(first),
+            "S12: one ISN across the scan"
+        );
         let s13 = one(&recs, 42000, 5000);
         check_eq!(verdict(s13), "half_open", "S13");
         check_eq!(s13["synack_count"], 3, "S13: SYN-ACK sent three times");
@@ -275,8 +329,15 @@ fn s14_injected_syn_is_a_challenge_ack_event_not_a_new_connection() {
         check_eq!(verdict(r), "established", "S14");
         let ev = events(r, "challenge_ack");
         check_eq!(ev.len(), 1, "S14: one challenge ACK event");
-        check!(ev[0]["detail"].as_str().unwrap().contains("12345"), "S14: names the injected seq");
-        check_eq!(r["close"], "fin", "S14: the connection went on to close normally");
+        check!(
+            ev[0]["detail"].as_str().unwrap().contains("12345"),
+            "S14: names the injected seq"
+        );
+        check_eq!(
+            r["close"],
+            "fin",
+            "S14: the connection went on to close normally"
+        );
     }
 }
 
@@ -300,11 +361,18 @@ fn e3_forged_synack_is_invalid_recovered_by_rst_and_the_attempt_stays_unanswered
     check!(c[0]["ok"] == false, "E3: ack ≠ x+1");
     check_eq!(c[0]["actual"], 12345, "E3: the forged ack");
     check_eq!(c[0]["expected"], isn(r) + 1, "E3: expected x+1");
-    check_eq!(events(r, "invalid_synack").len(), 1, "E3: invalid SYN-ACK event");
+    check_eq!(
+        events(r, "invalid_synack").len(),
+        1,
+        "E3: invalid SYN-ACK event"
+    );
     let rst = events(r, "recovery_rst");
     check_eq!(rst.len(), 1, "E3: the client's RST seq 12345");
     check!(rst[0]["detail"].as_str().unwrap().contains("12345"), "E3");
-    check!(r["syn_count"].as_u64().unwrap() > 1, "E3: the client retried its SYN");
+    check!(
+        r["syn_count"].as_u64().unwrap() > 1,
+        "E3: the client retried its SYN"
+    );
 }
 
 #[test]
@@ -315,9 +383,21 @@ fn e4_first_two_rsts_ignored_third_accepted() {
     check_eq!(r["ignored_rsts"], 2, "E4: two ignored RSTs");
     let ev = events(r, "ignored_rst");
     check_eq!(ev.len(), 2, "E4: reported");
-    check!(ev[0]["detail"].as_str().unwrap().contains(&(isn(r) + 1000).to_string()), "E4: RST+ACK with ack x+1000 first");
-    check!(ev[1]["detail"].as_str().unwrap().contains("no ACK"), "E4: then the bare RST");
-    let accepted: Vec<_> = check(r, "rst", "ack").into_iter().filter(|c| c["ok"] == true).collect();
+    check!(
+        ev[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&(isn(r) + 1000).to_string()),
+        "E4: RST+ACK with ack x+1000 first"
+    );
+    check!(
+        ev[1]["detail"].as_str().unwrap().contains("no ACK"),
+        "E4: then the bare RST"
+    );
+    let accepted: Vec<_> = check(r, "rst", "ack")
+        .into_iter()
+        .filter(|c| c["ok"] == true)
+        .collect();
     check_eq!(accepted.len(), 1, "E4: one accepted RST");
     check_eq!(accepted[0]["actual"], isn(r) + 1, "E4: it acks x+1");
 }
@@ -328,12 +408,19 @@ fn r1_r2_established_after_retransmissions() {
     let r1 = one(&recs, 40050, 5000);
     check_eq!(verdict(r1), "established", "R1");
     check_eq!(r1["syn_count"], 3, "R1: 3 SYNs");
-    check!(r1["rtt_us"]["syn_to_synack"].is_number(), "R1: timestamps name the SYN the SYN-ACK answers");
+    check!(
+        r1["rtt_us"]["syn_to_synack"].is_number(),
+        "R1: timestamps name the SYN the SYN-ACK answers"
+    );
     let r2 = one(&recs, 40051, 5000);
     check_eq!(verdict(r2), "established", "R2");
     check_eq!(r2["syn_count"], 3, "R2: 3 SYNs");
     check_eq!(r2["synack_count"], 4, "R2: 4 SYN-ACKs");
-    check_eq!(events(r2, "synack_not_received").len(), 1, "R2: the client never got the first SYN-ACK");
+    check_eq!(
+        events(r2, "synack_not_received").len(),
+        1,
+        "R2: the client never got the first SYN-ACK"
+    );
 }
 
 #[test]
@@ -343,12 +430,26 @@ fn lost_segment_is_a_content_gap_and_midstream_is_tracked() {
     check_eq!(verdict(&lost[0]), "established", "lost segment");
     let gap = events(&lost[0], "content_gap");
     check_eq!(gap.len(), 1, "the removed data segment is a gap");
-    check!(gap[0]["detail"].as_str().unwrap().contains("client"), "in the client's stream");
-    check!(lost[0]["zeek"]["history"].as_str().unwrap().contains('G'), "Zeek's G");
+    check!(
+        gap[0]["detail"].as_str().unwrap().contains("client"),
+        "in the client's stream"
+    );
+    check!(
+        lost[0]["zeek"]["history"].as_str().unwrap().contains('G'),
+        "Zeek's G"
+    );
     let mid = records("lab-midstream.pcap");
     check_eq!(mid.len(), 1, "one connection");
-    check_eq!(verdict(&mid[0]), "midstream", "S1b without its first four packets");
-    check_eq!(mid[0]["client_port"], 40001, "the ephemeral port is the client");
+    check_eq!(
+        verdict(&mid[0]),
+        "midstream",
+        "S1b without its first four packets"
+    );
+    check_eq!(
+        mid[0]["client_port"],
+        40001,
+        "the ephemeral port is the client"
+    );
     check_eq!(mid[0]["close"], "fin", "still tracked to its close");
     check_eq!(mid[0]["closed_by"], "server", "S1b: server first");
 }

@@ -24,6 +24,8 @@ pub struct Seg<'a> {
     pub ack: u32,
     pub window: u16,
     pub payload_len: u32,
+    /// First fragment of a fragmented datagram.
+    pub fragmented: bool,
     pub ttl: u8,
     pub dont_fragment: bool,
     pub ip_ecn: u8,
@@ -88,8 +90,9 @@ impl Attempt {
         if s.time > self.last_time {
             self.last_time = s.time;
         }
-        self.wireshark
-            .update(s.time, s.flags, s.payload_len, split_off);
+        // Wireshark does not size the segments of a fragmented datagram.
+        let ws_len = if s.fragmented { 0 } else { s.payload_len };
+        self.wireshark.update(s.time, s.flags, ws_len, split_off);
         let from_orig = s.side == self.zeek_orig;
         if s.checksum_ok == Some(false) {
             let i = s.side.idx();

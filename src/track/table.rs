@@ -115,7 +115,13 @@ impl Tracker {
         match wire::decode(frame) {
             Ok(seg) => {
                 self.stats.tcp_segments += 1;
-                self.observe_segment(frame.number, frame.ts, &seg);
+                // An IP length beyond the frame's length on the wire is a lie
+                // (damage, fuzzing): only what was on the wire was sent.
+                let tcp_at = seg.tcp.bytes().as_ptr() as usize - frame.data.as_ptr() as usize;
+                let on_wire = (frame.len as usize)
+                    .saturating_sub(tcp_at + seg.tcp.header_len())
+                    .min(u32::MAX as usize) as u32;
+                self.observe_capped(frame.number, frame.ts, &seg, seg.payload_len.min(on_wire));
             }
             Err(Skip::NotIp | Skip::NotTcp) => self.stats.not_tcp += 1,
             Err(Skip::Truncated) => self.stats.truncated += 1,
@@ -162,7 +168,12 @@ impl Tracker {
         }
     }
 
+    /// Account a decoded segment.
     pub fn observe_segment(&mut self, frame: u64, time: Timestamp, s: &Segment<'_>) {
+        self.observe_capped(frame, time, s, s.payload_len);
+    }
+
+    fn observe_capped(&mut self, frame: u64, time: Timestamp, s: &Segment<'_>, payload_len: u32) {
         self.advance_to(time);
         let src = Endpoint::new(s.ip.src, s.tcp.src_port());
         let dst = Endpoint::new(s.ip.dst, s.tcp.dst_port());
@@ -176,7 +187,8 @@ impl Tracker {
             seq: s.tcp.seq(),
             ack: s.tcp.ack(),
             window: s.tcp.window(),
-            payload_len: s.payload_len,
+            payload_len,
+            fragmented: s.ip.fragmented,
             ttl: s.ip.ttl,
             dont_fragment: s.ip.dont_fragment,
             ip_ecn: s.ip.ecn,
