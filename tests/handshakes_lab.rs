@@ -48,13 +48,13 @@ fn records(file: &str) -> Vec<Value> {
 }
 
 /// The records of one client port → server port.
-fn conn<'a>(recs: &'a [Value], client_port: u64, server_port: u64) -> Vec<&'a Value> {
+fn conn(recs: &[Value], client_port: u64, server_port: u64) -> Vec<&Value> {
     recs.iter()
         .filter(|r| r["client_port"] == client_port && r["server_port"] == server_port)
         .collect()
 }
 
-fn one<'a>(recs: &'a [Value], client_port: u64, server_port: u64) -> &'a Value {
+fn one(recs: &[Value], client_port: u64, server_port: u64) -> &Value {
     let v = conn(recs, client_port, server_port);
     check_eq!(
         v.len(),
