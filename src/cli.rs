@@ -148,7 +148,7 @@ pub struct HandshakeArgs {
     pub linger: f64,
 
     /// Most attempts held at once; beyond it the longest-idle one is evicted.
-    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_live: usize,
 
     /// No progress bar (it is shown only when stderr is a terminal).

@@ -76,6 +76,7 @@ pub fn verdict(a: &Attempt) -> Verdict {
     }
     let unrecovered_synack = a
         .bad_synack
+        .as_ref()
         .is_some_and(|b| b.answered_by_rst.is_none() && a.synack.is_none());
     if unrecovered_synack || a.bad_ack.is_some() {
         return Verdict::Invalid;
@@ -178,7 +179,7 @@ pub fn checks(a: &Attempt) -> Vec<Check> {
     }
     let lo = x.wrapping_add(1);
     let hi = lo.wrapping_add(a.syn_data_max);
-    if let Some(b) = a.bad_synack {
+    if let Some(b) = a.bad_synack.as_deref() {
         v.push(Check {
             step: "synack",
             check: "ack",
@@ -214,7 +215,10 @@ pub fn checks(a: &Attempt) -> Vec<Check> {
         }
         let l = sa.ack.wrapping_sub(lo);
         let y = sa.seq;
-        for (step, ack) in [("ack", a.completing.as_ref()), ("ack", a.bad_ack.as_ref())] {
+        for (step, ack) in [
+            ("ack", a.completing.as_ref()),
+            ("ack", a.bad_ack.as_deref()),
+        ] {
             let Some(ack) = ack else { continue };
             v.push(Check {
                 step,

@@ -282,11 +282,11 @@ pub struct Attempt {
     pub synack_count: u32,
     /// The server's first TSval after its SYN-ACK, and when.
     pub server_next_tsval: Option<(Timestamp, u32)>,
-    pub bad_synack: Option<BadSynAck>,
+    pub bad_synack: Option<Box<BadSynAck>>,
     /// The client segment whose ACK acknowledged y+1.
     pub completing: Option<AckFacts>,
     /// The first client segment during the handshake whose ack was wrong.
-    pub bad_ack: Option<AckFacts>,
+    pub bad_ack: Option<Box<AckFacts>>,
     pub simultaneous: Option<Box<SimultaneousOpen>>,
     /// The accepted RST that ended the handshake or the connection.
     pub rst: Option<RstFacts>,

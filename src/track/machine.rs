@@ -177,13 +177,13 @@ impl Attempt {
         let hi = x.wrapping_add(1).wrapping_add(self.syn_data_max);
         if !seq::in_half_open(s.ack, x, hi) {
             if self.bad_synack.is_none() {
-                self.bad_synack = Some(BadSynAck {
+                self.bad_synack = Some(Box::new(BadSynAck {
                     time: s.time,
                     frame: s.frame,
                     seq: s.seq,
                     ack: s.ack,
                     answered_by_rst: None,
-                });
+                }));
             }
             self.push_event(
                 s.time,
@@ -249,7 +249,7 @@ impl Attempt {
                     if s.ack == expected {
                         self.completing = Some(s.ack_facts());
                     } else if self.bad_ack.is_none() && !self.handshake_complete() {
-                        self.bad_ack = Some(s.ack_facts());
+                        self.bad_ack = Some(Box::new(s.ack_facts()));
                         self.push_event(
                             s.time,
                             s.frame,

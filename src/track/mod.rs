@@ -74,8 +74,8 @@ impl Default for TrackerConfig {
             handshake_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(300),
             linger: Duration::from_secs(10),
-            max_live: 200_000,
-            max_waiting: 200_000,
+            max_live: 100_000,
+            max_waiting: 100_000,
             emit: Emit::InOrder,
             detectors: heuristics::DetectorConfig::default(),
         }
@@ -97,4 +97,16 @@ pub struct TrackerStats {
     pub evicted: u64,
     pub flushed: u64,
     pub peak_live: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn record_size_stays_small() {
+        // One live attempt costs this plus its table entry; the default cap
+        // of 100 000 live attempts must stay far below 256 MB.
+        let size = std::mem::size_of::<super::Attempt>();
+        println!("Attempt: {size} bytes");
+        assert!(size <= 896, "Attempt grew to {size} bytes");
+    }
 }

@@ -28,7 +28,7 @@ pub struct WiresharkState {
     /// Time of the most recent pure SYN.
     pub last_syn: Option<Timestamp>,
     /// `tcp.analysis.initial_rtt` in nanoseconds.
-    pub initial_rtt_ns: Option<i128>,
+    pub initial_rtt_ns: Option<i64>,
     started: bool,
 }
 
@@ -68,7 +68,7 @@ impl WiresharkState {
             if let Some(s) = self.last_syn {
                 let d = time.as_nanos() - s.as_nanos();
                 if d != 0 {
-                    self.initial_rtt_ns = Some(d);
+                    self.initial_rtt_ns = Some(d.clamp(i64::MIN.into(), i64::MAX.into()) as i64);
                 }
             }
         }

@@ -46,9 +46,8 @@ struct Endpoint {
     /// Next sequence number after everything this endpoint sent (SYN and FIN
     /// included), for Zeek's retransmission test.
     last_seq: Option<u32>,
-    /// Counters and next thresholds for c, g, t, w.
+    /// Counters for c, g, t, w.
     counts: [u32; 4],
-    thresholds: [u32; 4],
 }
 
 impl Endpoint {
@@ -134,12 +133,12 @@ impl ZeekState {
         let upper = [b'C', b'G', b'T', b'W'][what as usize];
         let e = &mut self.ends[usize::from(!from_orig)];
         let i = what as usize;
-        e.counts[i] += 1;
-        if e.thresholds[i] == 0 {
-            e.thresholds[i] = 1;
+        e.counts[i] = e.counts[i].saturating_add(1);
+        let mut n = e.counts[i];
+        while n % 10 == 0 {
+            n /= 10;
         }
-        if e.counts[i] == e.thresholds[i] {
-            e.thresholds[i] = e.thresholds[i].saturating_mul(10);
+        if n == 1 {
             self.add(Self::letter(from_orig, upper));
         }
     }
