@@ -39,9 +39,7 @@ fn write_syn_flood(path: &std::path::Path, n: u32) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     // pcap header: magic, v2.4, zone, sigfigs, snaplen, Ethernet.
     let mut h = Vec::new();
-    for v in [0xa1b2_c3d4u32] {
-        h.extend_from_slice(&v.to_le_bytes());
-    }
+    h.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     h.extend_from_slice(&2u16.to_le_bytes());
     h.extend_from_slice(&4u16.to_le_bytes());
     h.extend_from_slice(&0i32.to_le_bytes());
