@@ -2,8 +2,10 @@
 //! cookies, scanners, SYN floods and scans per time window, ISN sanity.
 //!
 //! The per-window counters live in [`Detectors`], fed with each record as it
-//! leaves the tracker; their state is bounded (two windows, a capped number
-//! of keys each).
+//! finishes; their state is bounded (at most 64 windows, a capped number of
+//! keys each).
+
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
@@ -66,16 +68,20 @@ impl Count {
 
 #[derive(Default)]
 struct Window {
-    start: i64,
     to_server: FxHashMap<(Addr, u16), Count>,
     pair: FxHashMap<(Addr, Addr), Count>,
     isn: FxHashMap<(Addr, u32), u32>,
 }
 
-/// The per-window detectors.
+/// Windows kept at most; the oldest goes first.
+const MAX_WINDOWS: usize = 64;
+
+/// The per-window detectors. Records are counted when they finish
+/// ([`Detectors::count`]) and read when they leave the tracker
+/// ([`Detectors::facts`]), which for files is once their window is over.
 pub struct Detectors {
     cfg: DetectorConfig,
-    windows: [Window; 2],
+    windows: BTreeMap<i64, Window>,
 }
 
 fn addr_bits(a: &Addr) -> u64 {
@@ -88,51 +94,49 @@ impl Detectors {
     pub fn new(cfg: DetectorConfig) -> Detectors {
         Detectors {
             cfg,
-            windows: [Window::default(), Window::default()],
+            windows: BTreeMap::new(),
         }
     }
 
-    fn window(&mut self, start: i64) -> Option<&mut Window> {
-        let [a, b] = &mut self.windows;
-        if a.start == start {
-            return Some(a);
-        }
-        if b.start == start {
-            return Some(b);
-        }
-        // Replace the older window if this one is newer than both.
-        let older = if a.start <= b.start { a } else { b };
-        if start > older.start {
-            *older = Window {
-                start,
-                ..Window::default()
-            };
-            return Some(older);
-        }
-        None
-    }
-
-    /// Count a record that leaves the tracker; return what its window shows.
-    pub fn observe(&mut self, a: &Attempt, verdict: Verdict) -> WindowFacts {
+    /// Start (seconds) of the window an attempt belongs to.
+    pub fn window_start(&self, a: &Attempt) -> i64 {
         let w = self.cfg.window_secs.max(1);
-        let start = a.first_time.sec.div_euclid(w) * w;
+        a.first_time.sec.div_euclid(w) * w
+    }
+
+    /// End (seconds) of that window.
+    pub fn window_end(&self, a: &Attempt) -> i64 {
+        self.window_start(a) + self.cfg.window_secs.max(1)
+    }
+
+    /// Count a finished record.
+    pub fn count(&mut self, a: &Attempt, verdict: Verdict) {
+        let start = self.window_start(a);
         let max_keys = self.cfg.max_keys;
+        if !self.windows.contains_key(&start) {
+            if self.windows.len() >= MAX_WINDOWS {
+                let oldest = *self.windows.keys().next().expect("non-empty");
+                if oldest > start {
+                    return;
+                }
+                self.windows.remove(&oldest);
+            }
+            self.windows.insert(start, Window::default());
+        }
+        let win = self.windows.get_mut(&start).expect("inserted");
         let failed = matches!(
             verdict,
             Verdict::Unanswered | Verdict::HalfOpen | Verdict::Aborted
         );
-        let Some(win) = self.window(start) else {
-            return WindowFacts::default();
-        };
-        let server = (a.server.addr, a.server.port);
-        let pair = (a.client.addr, a.server.addr);
         if failed {
+            let server = (a.server.addr, a.server.port);
             if win.to_server.len() < max_keys || win.to_server.contains_key(&server) {
                 win.to_server
                     .entry(server)
                     .or_default()
                     .add(addr_bits(&a.client.addr));
             }
+            let pair = (a.client.addr, a.server.addr);
             if win.pair.len() < max_keys || win.pair.contains_key(&pair) {
                 win.pair
                     .entry(pair)
@@ -140,17 +144,35 @@ impl Detectors {
                     .add(u64::from(a.server.port));
             }
         }
-        let mut same_isn = 0;
         if let Some(isn) = a.client_isn.filter(|_| a.syn.is_some()) {
             let k = (a.client.addr, isn);
             if win.isn.len() < max_keys || win.isn.contains_key(&k) {
-                let n = win.isn.entry(k).or_default();
-                *n += 1;
-                same_isn = *n;
+                *win.isn.entry(k).or_default() += 1;
             }
         }
-        let s = win.to_server.get(&server).copied().unwrap_or_default();
-        let p = win.pair.get(&pair).copied().unwrap_or_default();
+    }
+
+    /// What the attempt's window shows now.
+    pub fn facts(&self, a: &Attempt) -> WindowFacts {
+        let start = self.window_start(a);
+        let Some(win) = self.windows.get(&start) else {
+            return WindowFacts::default();
+        };
+        let s = win
+            .to_server
+            .get(&(a.server.addr, a.server.port))
+            .copied()
+            .unwrap_or_default();
+        let p = win
+            .pair
+            .get(&(a.client.addr, a.server.addr))
+            .copied()
+            .unwrap_or_default();
+        let same_isn = a
+            .client_isn
+            .filter(|_| a.syn.is_some())
+            .and_then(|isn| win.isn.get(&(a.client.addr, isn)).copied())
+            .unwrap_or(0);
         WindowFacts {
             failed_to_server: s.failed,
             failed_sources: s.distinct(),
@@ -158,6 +180,17 @@ impl Detectors {
             failed_ports: p.distinct(),
             same_isn,
             window_start: start,
+        }
+    }
+
+    /// Drop windows that end before `sec`: no record can need them.
+    pub fn forget_before(&mut self, sec: i64) {
+        let w = self.cfg.window_secs.max(1);
+        while let Some((&start, _)) = self.windows.first_key_value() {
+            if start + w > sec {
+                break;
+            }
+            self.windows.remove(&start);
         }
     }
 

@@ -66,8 +66,9 @@ pub struct Tracker {
     cfg: TrackerConfig,
     table: FxHashMap<FlowKey, Slot>,
     due: BinaryHeap<Reverse<Due>>,
-    /// Live attempts by index: the oldest one holds back in-order output.
-    live: BTreeMap<u64, FlowKey>,
+    /// Live attempts by index, with the second of their first packet: the
+    /// oldest one holds back in-order output.
+    live: BTreeMap<u64, (FlowKey, i64)>,
     next_index: u64,
     next_generation: u64,
     /// Finished records waiting for earlier ones (in-order output).
@@ -229,7 +230,7 @@ impl Tracker {
                     reported: false,
                 },
             );
-            self.live.insert(index, key);
+            self.live.insert(index, (key, time.sec));
             if open {
                 slot.shadow = Some(old);
             } else {
@@ -296,7 +297,7 @@ impl Tracker {
     }
 
     fn insert(&mut self, key: FlowKey, a: Box<Attempt>) {
-        self.live.insert(a.index, key);
+        self.live.insert(a.index, (key, a.first_time.sec));
         self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
         self.table.insert(
             key,
@@ -500,7 +501,7 @@ impl Tracker {
             self.release(slot.current, EndReason::Evicted);
         }
         while self.waiting.len() > self.cfg.max_waiting.max(1) {
-            let Some((_, &key)) = self.live.first_key_value() else {
+            let Some((_, &(key, _))) = self.live.first_key_value() else {
                 break;
             };
             let Some(slot) = self.table.remove(&key) else {
@@ -529,9 +530,12 @@ impl Tracker {
         if verdict == Verdict::SimultaneousOpen && a.server < a.client {
             a.swap_roles();
         }
-        a.window = self.detectors.observe(&a, verdict);
+        self.detectors.count(&a, verdict);
         match self.cfg.emit {
-            Emit::WhenFinal => self.ready.push_back(a),
+            Emit::WhenFinal => {
+                a.window = self.detectors.facts(&a);
+                self.ready.push_back(a);
+            }
             Emit::InOrder => {
                 self.waiting.insert(a.index, a);
                 self.drain_waiting();
@@ -539,13 +543,31 @@ impl Tracker {
         }
     }
 
+    /// Hand out the waiting records whose turn has come: no earlier attempt is
+    /// still live, and no live attempt began in their detector window (so the
+    /// window's counts are complete).
     fn drain_waiting(&mut self) {
-        while let Some((&first, _)) = self.waiting.first_key_value() {
-            if self.live.first_key_value().is_some_and(|(&l, _)| l < first) {
-                break;
+        while let Some((&first, a)) = self.waiting.first_key_value() {
+            if let Some((&l, &(_, sec))) = self.live.first_key_value() {
+                if l < first || sec < self.detectors.window_end(a) {
+                    break;
+                }
             }
-            let (_, a) = self.waiting.pop_first().expect("first");
+            let (_, mut a) = self.waiting.pop_first().expect("first");
+            a.window = self.detectors.facts(&a);
             self.ready.push_back(a);
+        }
+        let oldest = [
+            self.live.first_key_value().map(|(_, &(_, s))| s),
+            self.waiting
+                .first_key_value()
+                .map(|(_, a)| a.first_time.sec),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Some(sec) = oldest {
+            self.detectors.forget_before(sec);
         }
     }
 }
