@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::app::{open_filter, open_input, Failure, Output};
+use crate::app::{each_frame, open_filter, open_input, Failure, Output};
 use crate::cli::{HandshakeArgs, HandshakeFormat};
 use crate::report::csv::CsvWriter;
 use crate::report::table::TableWriter;
@@ -139,22 +139,12 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
     sink.start(&mut buf);
     let limit = args.input.count.unwrap_or(u64::MAX);
     let mut taken: u64 = 0;
-    let result = loop {
+    let result = each_frame(source.as_mut(), &mut filter, |frame| {
         if taken >= limit || out.closed {
-            break Ok(());
-        }
-        let frame = match source.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(Failure::from(e)),
-        };
-        if let Some(f) = filter.as_mut() {
-            if !f.matches(&frame) {
-                continue;
-            }
+            return Ok(false);
         }
         taken += 1;
-        tracker.observe(&frame);
+        tracker.observe(frame);
         while let Some(a) = tracker.next_finished() {
             sink.record(&a, &mut buf);
         }
@@ -162,12 +152,13 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
             out.write(&mut buf)?;
         }
         if taken % 8192 == 0 {
-            if let (Some(bar), Some(pos)) = (&bar, source.position()) {
-                bar.set_position(pos);
+            if let Some(bar) = &bar {
+                bar.set_position(frame.offset);
                 bar.set_message(format!("{} attempts", tracker.stats().attempts));
             }
         }
-    };
+        Ok(true)
+    });
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

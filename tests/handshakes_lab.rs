@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{corpus, run};
+use common::{corpus, handshakes_jsonl};
 use serde_json::Value;
 
 static CHECKED: AtomicUsize = AtomicUsize::new(0);
@@ -27,24 +27,7 @@ macro_rules! check_eq {
 }
 
 fn records(file: &str) -> Vec<Value> {
-    let path = corpus().join("captures").join(file);
-    let out = run(&[
-        "handshakes",
-        "-r",
-        path.to_str().unwrap(),
-        "--format",
-        "jsonl",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
+    handshakes_jsonl(&corpus().join("captures").join(file), &[])
 }
 
 /// The records of one client port → server port.

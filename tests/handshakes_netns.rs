@@ -69,23 +69,7 @@ s.close()
 "#;
 
 fn records(path: &Path) -> Vec<Value> {
-    let out = common::run(&[
-        "handshakes",
-        "-r",
-        path.to_str().unwrap(),
-        "--format",
-        "jsonl",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::handshakes_jsonl(path, &[])
 }
 
 fn by_ports(recs: &[Value], sport: u64, dport: u64) -> Vec<&Value> {

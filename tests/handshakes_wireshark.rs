@@ -20,7 +20,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{captures, corpus, run};
+use common::{captures, corpus, handshakes_jsonl};
 use serde_json::Value;
 
 struct Stream {
@@ -70,26 +70,17 @@ fn tshark_streams(stem: &str) -> BTreeMap<u64, Stream> {
 }
 
 fn synack_records(path: &std::path::Path) -> BTreeMap<u64, Value> {
-    let out = run(&[
-        "handshakes",
-        "-r",
-        path.to_str().unwrap(),
-        "--format",
-        "jsonl",
+    let no_timeouts = [
         "--handshake-timeout",
         "1e9",
         "--idle-timeout",
         "1e9",
         "--linger",
         "1e9",
-    ]);
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            (v["first_frame"].as_u64().unwrap(), v)
-        })
+    ];
+    handshakes_jsonl(path, &no_timeouts)
+        .into_iter()
+        .map(|v| (v["first_frame"].as_u64().unwrap(), v))
         .collect()
 }
 

@@ -156,12 +156,7 @@ impl Tracker {
     pub fn finish(&mut self) {
         let keys: Vec<FlowKey> = self.table.keys().copied().collect();
         for key in keys {
-            if let Some(slot) = self.table.remove(&key) {
-                if let Some(shadow) = slot.shadow {
-                    self.release(shadow, EndReason::EndOfInput);
-                }
-                self.release(slot.current, EndReason::EndOfInput);
-            }
+            self.remove_slot(key, EndReason::EndOfInput);
         }
         self.due.clear();
         while let Some((_, a)) = self.waiting.pop_first() {
@@ -409,14 +404,7 @@ impl Tracker {
         }
         let at = slot_deadline(cfg, slot);
         if at < slot.queued_at {
-            self.next_generation += 1;
-            slot.generation = self.next_generation;
-            slot.queued_at = at;
-            self.due.push(Reverse(Due {
-                at,
-                generation: self.next_generation,
-                key,
-            }));
+            queue(&mut self.due, &mut self.next_generation, slot, key, at);
         }
         for a in finals {
             self.hand_out(a);
@@ -448,14 +436,7 @@ impl Tracker {
             released.push(slot.current);
         } else {
             let at = slot_deadline(&self.cfg, slot);
-            self.next_generation += 1;
-            slot.generation = self.next_generation;
-            slot.queued_at = at;
-            self.due.push(Reverse(Due {
-                at,
-                generation: self.next_generation,
-                key: due.key,
-            }));
+            queue(&mut self.due, &mut self.next_generation, slot, due.key, at);
         }
         for live in released {
             let reason = if live.attempt.closed() {
@@ -483,36 +464,39 @@ impl Tracker {
             let actual = slot_deadline(&self.cfg, slot);
             if actual > due.at {
                 // Stale-early entry: the slot was active since it was queued.
-                self.next_generation += 1;
-                slot.generation = self.next_generation;
-                slot.queued_at = actual;
-                self.due.push(Reverse(Due {
-                    at: actual,
-                    generation: self.next_generation,
-                    key: due.key,
-                }));
+                queue(
+                    &mut self.due,
+                    &mut self.next_generation,
+                    slot,
+                    due.key,
+                    actual,
+                );
                 continue;
             }
-            let slot = self.table.remove(&due.key).expect("slot");
-            self.stats.evicted += 1 + u64::from(slot.shadow.is_some());
-            if let Some(shadow) = slot.shadow {
-                self.release(shadow, EndReason::Evicted);
-            }
-            self.release(slot.current, EndReason::Evicted);
+            self.stats.evicted += self.remove_slot(due.key, EndReason::Evicted);
         }
         while self.waiting.len() > self.cfg.max_waiting.max(1) {
             let Some((_, &(key, _))) = self.live.first_key_value() else {
                 break;
             };
-            let Some(slot) = self.table.remove(&key) else {
+            if !self.table.contains_key(&key) {
                 break;
-            };
-            self.stats.flushed += 1 + u64::from(slot.shadow.is_some());
-            if let Some(shadow) = slot.shadow {
-                self.release(shadow, EndReason::Flushed);
             }
-            self.release(slot.current, EndReason::Flushed);
+            self.stats.flushed += self.remove_slot(key, EndReason::Flushed);
         }
+    }
+
+    /// Take a slot out of the table and release its attempts; how many.
+    fn remove_slot(&mut self, key: FlowKey, reason: EndReason) -> u64 {
+        let Some(slot) = self.table.remove(&key) else {
+            return 0;
+        };
+        let n = 1 + u64::from(slot.shadow.is_some());
+        if let Some(shadow) = slot.shadow {
+            self.release(shadow, reason);
+        }
+        self.release(slot.current, reason);
+        n
     }
 
     /// An attempt leaves the table.
@@ -570,6 +554,24 @@ impl Tracker {
             self.detectors.forget_before(sec);
         }
     }
+}
+
+/// (Re)queue a slot's timeout; earlier entries of the slot become stale.
+fn queue(
+    due: &mut BinaryHeap<Reverse<Due>>,
+    generation: &mut u64,
+    slot: &mut Slot,
+    key: FlowKey,
+    at: i128,
+) {
+    *generation += 1;
+    slot.generation = *generation;
+    slot.queued_at = at;
+    due.push(Reverse(Due {
+        at,
+        generation: *generation,
+        key,
+    }));
 }
 
 /// A pure SYN from `side` opens a new attempt when that side already has
