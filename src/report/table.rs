@@ -24,7 +24,7 @@ pub struct TableWriter {
     colour: bool,
 }
 
-pub const HEADER: &str = "TIME            CLIENT                        SERVER                     VERDICT           SYN/SA  RTT(ms)    MSS   WSCALE  SACK TS  ECN/TFO     CLOSE";
+pub const HEADER: &str = "TIME            CLIENT                        SERVER                     VERDICT           SYN/SA  RTT(ms)    MSS   WSCALE  SACK TS  ECN/TFO        CLOSE";
 
 impl TableWriter {
     pub fn new(colour: bool) -> TableWriter {
@@ -87,7 +87,7 @@ impl TableWriter {
             verdict
         };
         let line = format!(
-            "{time:<15} {:<29} {:<26} {verdict} {:>2}/{:<3} {rtt:>9}  {mss:>5}  {wscale:>6}  {:<4} {:<3} {:<11} {close}\n",
+            "{time:<15} {:<29} {:<26} {verdict} {:>2}/{:<3} {rtt:>9}  {mss:>5}  {wscale:>6}  {:<4} {:<3} {:<14} {close}\n",
             a.client.to_string(),
             a.server.to_string(),
             a.syn_count,
