@@ -31,7 +31,7 @@ pub fn tracker_config(args: &HandshakeArgs, emit: Emit) -> Result<TrackerConfig,
         idle_timeout: seconds("idle-timeout", args.idle_timeout)?,
         linger: seconds("linger", args.linger)?,
         max_live: args.max_live.max(1),
-        max_waiting: args.max_live.max(1),
+        max_waiting: (args.max_live / 4).max(1),
         emit,
         detectors: DetectorConfig::default(),
     })

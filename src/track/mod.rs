@@ -61,8 +61,10 @@ pub struct TrackerConfig {
     pub linger: Duration,
     /// Most attempts held at once; beyond it the longest-idle one is evicted.
     pub max_live: usize,
-    /// Most finished records held back to keep the output in order; beyond
-    /// it the attempt holding them back is written as it stands.
+    /// Most finished records held back to keep the output in order (or to
+    /// let their detector window fill); beyond it a record held back only by
+    /// its window leaves with the counts so far, else the attempt holding
+    /// them back is written as it stands.
     pub max_waiting: usize,
     pub emit: Emit,
     pub detectors: heuristics::DetectorConfig,
@@ -75,7 +77,7 @@ impl Default for TrackerConfig {
             idle_timeout: Duration::from_secs(300),
             linger: Duration::from_secs(10),
             max_live: 100_000,
-            max_waiting: 100_000,
+            max_waiting: 25_000,
             emit: Emit::InOrder,
             detectors: heuristics::DetectorConfig::default(),
         }

@@ -476,13 +476,20 @@ impl Tracker {
             self.stats.evicted += self.remove_slot(due.key, EndReason::Evicted);
         }
         while self.waiting.len() > self.cfg.max_waiting.max(1) {
-            let Some((_, &(key, _))) = self.live.first_key_value() else {
-                break;
-            };
-            if !self.table.contains_key(&key) {
-                break;
+            let head = *self.waiting.keys().next().expect("non-empty");
+            match self.live.first_key_value() {
+                // Only its window holds the head back: let it go with the
+                // counts as they are.
+                Some((&l, _)) if l > head => {
+                    let mut a = self.waiting.pop_first().expect("head").1;
+                    a.window = self.detectors.facts(&a);
+                    self.ready.push_back(a);
+                }
+                Some((_, &(key, _))) => {
+                    self.stats.flushed += self.remove_slot(key, EndReason::Flushed);
+                }
+                None => self.drain_waiting(),
             }
-            self.stats.flushed += self.remove_slot(key, EndReason::Flushed);
         }
     }
 
