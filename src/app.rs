@@ -80,7 +80,17 @@ impl Output {
 /// Open what the input arguments name.
 pub fn open_input(input: &InputArgs) -> Result<Box<dyn FrameSource>, Failure> {
     match (&input.read, &input.interface) {
-        (Some(path), None) => Ok(Box::new(open_path(path)?)),
+        (Some(path), None) => {
+            let source = open_path(path)?;
+            let lt = source.linktype();
+            if !lt.is_supported() {
+                return Err(Failure::new(format!(
+                    "{path}: unsupported data link type {} ({lt})",
+                    lt.0
+                )));
+            }
+            Ok(Box::new(source))
+        }
         (None, Some(_)) => Err(Failure::new(
             "live capture (-i) is not available in this build",
         )),
@@ -107,12 +117,13 @@ pub fn open_filter(
 /// tcpdump's "reading from file" line on stderr.
 pub fn announce(source: &dyn FrameSource) {
     let lt = source.linktype();
-    let (name, desc) = lt.name_and_description();
+    let link = match lt.name_and_description() {
+        ("UNKNOWN", _) => lt.0.to_string(),
+        (name, desc) => format!("{name} ({desc})"),
+    };
     eprintln!(
-        "reading from file {}, link-type {} ({}), snapshot length {}",
+        "reading from file {}, link-type {link}, snapshot length {}",
         source.origin(),
-        name,
-        desc,
         source.snaplen()
     );
 }

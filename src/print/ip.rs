@@ -593,7 +593,10 @@ pub(super) fn ip6_print(p: &mut Printer, k: &mut Pkt<'_>, bp: usize, length: u32
                 NH_ROUTING => {
                     k.proto = "rt6";
                     let _ = k.s.u8(cp)?;
-                    advance = rt6_print(k, cp)?;
+                    let Some(n) = rt6_print(k, cp, p.opts.verbose > 0)? else {
+                        return Ok(());
+                    };
+                    advance = n;
                     found_ext = true;
                     nh = k.s.u8(cp)?;
                 }
@@ -742,9 +745,29 @@ fn ip6_options(
                     }
                 }
             }
+            0xc9 => {
+                // Home address (RFC 6275), with sub-options after the address.
+                if len - i < 18 {
+                    k.out.s("(homeaddr: trunc)");
+                    return Err(Trunc);
+                }
+                let l = k.s.u8(at + i + 1)?;
+                if l < 16 {
+                    k.out.s("(homeaddr: invalid len ").u(l).c(b')');
+                    return Err(Trunc);
+                }
+                if v {
+                    k.out.s("(homeaddr: ");
+                    addr_at(k, at + i + 2, 16)?.write_to(k.out);
+                    if l > 16 {
+                        ip6_sub_options(k, at + i + 18, optlen - 18)?;
+                    }
+                    k.out.c(b')');
+                }
+            }
             _ => {
                 if len - i < 2 {
-                    k.out.s("(type 0x").x0(t as u64, 2).s(": trunc)");
+                    k.out.s("(type ").u(t).s(": trunc)");
                     return Err(Trunc);
                 }
                 if v {
@@ -753,18 +776,64 @@ fn ip6_options(
                         .x0(t as u64, 2)
                         .s(": len=")
                         .u(k.s.u8(at + i + 1)?)
-                        .s(") ");
+                        .c(b')');
                 }
             }
         }
         i += optlen;
     }
+    if v {
+        k.out.c(b' ');
+    }
     Ok(jumbo)
 }
 
+/// `ip6_sopt_print`: the sub-options of a home address option.
+fn ip6_sub_options(k: &mut Pkt<'_>, at: usize, len: usize) -> R<()> {
+    let mut i = 0usize;
+    while i < len {
+        let t = k.s.u8(at + i)?;
+        let optlen = if t == 0 {
+            1
+        } else if i + 1 < len {
+            k.s.u8(at + i + 1)? as usize + 2
+        } else {
+            return Err(Trunc);
+        };
+        if i + optlen > len {
+            return Err(Trunc);
+        }
+        match t {
+            0 => {
+                k.out.s(", pad1");
+            }
+            1 => {
+                if len - i < 2 {
+                    k.out.s(", padn: trunc");
+                    return Err(Trunc);
+                }
+                k.out.s(", padn");
+            }
+            _ => {
+                if len - i < 2 {
+                    k.out.s(", sopt_type ").u(t).s(": trunc)");
+                    return Err(Trunc);
+                }
+                k.out
+                    .s(", sopt_type 0x")
+                    .x0(t as u64, 2)
+                    .s(": len=")
+                    .u(k.s.u8(at + i + 1)?);
+            }
+        }
+        i += optlen;
+    }
+    Ok(())
+}
+
 /// `rt6_print` for the routing header types tcpdump knows; returns the header
-/// length.
-fn rt6_print(k: &mut Pkt<'_>, cp: usize) -> R<usize> {
+/// length, or `None` when the header is invalid (tcpdump stops printing there).
+fn rt6_print(k: &mut Pkt<'_>, cp: usize, verbose: bool) -> R<Option<usize>> {
     k.out.s("RT6");
     let len = k.s.u8(cp + 1)? as u32;
     let ty = k.s.u8(cp + 2)?;
@@ -773,30 +842,40 @@ fn rt6_print(k: &mut Pkt<'_>, cp: usize) -> R<usize> {
         k.out.s(" [Deprecated]");
     }
     k.out.s(", segleft=").u(k.s.u8(cp + 3)?);
-    match ty {
+    let first_address = match ty {
         0 | 2 => {
             let rsv = k.s.be32(cp + 4)?;
-            if rsv != 0 {
+            if rsv != 0 || verbose {
                 k.out.s(", rsv=0x").x(rsv as u64);
             }
-            if len % 2 == 1 {
-                k.out.s(" (invalid length ").u(len).s(") (invalid)");
-                return Err(Trunc);
+            cp + 8
+        }
+        4 => {
+            k.out.s(", last-entry=").u(k.s.u8(cp + 4)?);
+            let flags = k.s.u8(cp + 5)?;
+            if flags != 0 || verbose {
+                k.out.s(", flags=0x").x(flags as u64);
             }
-            let mut a = cp + 8;
-            for i in 0..len / 2 {
-                k.out.s(", [").u(i).s("]");
-                addr_at(k, a, 16)?.write_to(k.out);
-                a += 16;
-            }
-            k.out.s(") ");
-            Ok(((len + 1) << 3) as usize)
+            k.out.s(", tag=").x(k.s.be16(cp + 6)? as u64);
+            cp + 8
         }
         _ => {
-            k.out.s(") ");
-            Ok(((len + 1) << 3) as usize)
+            k.out.s(" (unknown type) (invalid)");
+            return Ok(None);
         }
+    };
+    if len % 2 == 1 {
+        k.out.s(" (invalid length ").u(len).s(") (invalid)");
+        return Ok(None);
     }
+    let mut a = first_address;
+    for i in 0..len / 2 {
+        k.out.s(", [").u(i).s("]");
+        addr_at(k, a, 16)?.write_to(k.out);
+        a += 16;
+    }
+    k.out.s(") ");
+    Ok(Some(((len + 1) << 3) as usize))
 }
 
 /// The final destination for the TCP pseudo-header of an IPv6 packet: the last

@@ -247,7 +247,7 @@ fn llc(p: &mut Printer, k: &mut Pkt<'_>, at: usize, length: u32) -> R<()> {
                     .s(" (0x")
                     .x0(t as u64, 4)
                     .s("), length ")
-                    .u(length)
+                    .u(length - 8)
                     .s(": ");
             }
             if ethertype(p, k, t, at + 8, length - 8)? {

@@ -12,6 +12,7 @@ mod link;
 pub use link::carries_tcp_frame as carries_tcp;
 pub mod names;
 pub mod out;
+mod payload;
 mod tcp;
 pub mod time;
 
@@ -167,14 +168,18 @@ impl Printer {
 
     /// Print one frame (with its newline) into `out`.
     pub fn print(&mut self, frame: &Frame<'_>, out: &mut Vec<u8>) -> Printed {
-        let is_tcp = link::carries_tcp_frame(frame);
-        if !is_tcp && !self.opts.all {
-            return Printed::Skipped;
-        }
         let caplen = frame.data.len() as u32;
         let len = frame.len;
-        // pretty_print_packet's sanity checks come before the time stamp.
-        if caplen == 0 || len == 0 || len < caplen || caplen > 262_144 || len > 262_144 {
+        // pretty_print_packet's sanity checks come before the time stamp; a
+        // damaged record is always shown, TCP or not.
+        let invalid = caplen == 0 || len == 0 || len < caplen || caplen > 262_144 || len > 262_144;
+        let is_tcp = link::carries_tcp_frame(frame);
+        if !is_tcp && !self.opts.all && !invalid {
+            // Delta time stamps count from every packet tcpdump would print.
+            self.clock.observe(frame.ts);
+            return Printed::Skipped;
+        }
+        if invalid {
             let mut parts: Vec<String> = Vec::new();
             if caplen == 0 {
                 parts.push(" caplen==0".into());

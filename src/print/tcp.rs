@@ -2,10 +2,10 @@
 
 use super::ip::ip6_final_destination;
 use super::out::Out;
-use super::{tcp_flag_letters, Pkt, Printer, Trunc, R};
+use super::{payload, tcp_flag_letters, Pkt, Printer, Trunc, R};
 use crate::wire::ipv4::Ipv4;
 use crate::wire::tcp::*;
-use crate::wire::{checksum_should_be, internet_checksum, Addr, IPPROTO_TCP};
+use crate::wire::{checksum_should_be, tcp_checksum_v4, tcp_checksum_v6, Addr};
 
 /// What the TCP printer needs to know of the IP layer below it.
 #[derive(Clone, Copy)]
@@ -156,37 +156,17 @@ pub(super) fn tcp_print(
     }
     if p.opts.verbose > 0 && !fragmented && k.s.ttest(bp, length as usize) {
         let seg = &k.s.data[bp..bp + length as usize];
-        let len16 = length.to_be_bytes();
         let sum = if ip.version == 4 {
             let iph = Ipv4::new_checked(&k.s.data[ip.ip..]).expect("IPv4 header was checked");
-            let s = iph.src_bytes();
             let d = if iph.header_len() == 20 {
                 *iph.dst_bytes()
             } else {
                 iph.final_destination()
             };
-            let ph = [
-                s[0],
-                s[1],
-                s[2],
-                s[3],
-                d[0],
-                d[1],
-                d[2],
-                d[3],
-                0,
-                IPPROTO_TCP,
-                len16[2],
-                len16[3],
-            ];
-            internet_checksum(&[&ph, seg])
+            tcp_checksum_v4(iph.src_bytes(), &d, seg)
         } else {
             let s: [u8; 16] = k.s.data[ip.ip + 8..ip.ip + 24].try_into().unwrap();
-            let d = ip6_final_destination(k, ip.ip);
-            let mut tail = [0u8; 8];
-            tail[..4].copy_from_slice(&len16);
-            tail[7] = IPPROTO_TCP;
-            internet_checksum(&[&s, &d, &tail, seg])
+            tcp_checksum_v6(&s, &ip6_final_destination(k, ip.ip), seg)
         };
         let field = k.s.be16(bp + 16)?;
         k.out.s(", cksum 0x").x0(field as u64, 4);
@@ -265,9 +245,9 @@ pub(super) fn tcp_print(
     }
     if flags & RST != 0 && p.opts.verbose > 0 {
         rst_data(k, bp + header_len, length);
+        return Ok(());
     }
-    // Application-layer decoding (BGP, HTTP, ...) is not synack's business.
-    Ok(())
+    payload::print(p, k, bp + header_len, length, sport, dport)
 }
 
 /// Look up (or record) a conversation's base numbers: returns the base and
@@ -732,38 +712,14 @@ fn mp_dss(k: &mut Pkt<'_>, cp: usize, len: u32, flags: u8) -> R<bool> {
     let mut left = len - 4;
     if f & 0x01 != 0 {
         k.out.s(" ack ");
-        if f & 0x02 != 0 {
-            if left < 8 {
-                return Ok(false);
-            }
-            k.out.u(k.s.be64(at)?);
-            at += 8;
-            left -= 8;
-        } else {
-            if left < 4 {
-                return Ok(false);
-            }
-            k.out.u(k.s.be32(at)?);
-            at += 4;
-            left -= 4;
+        if !dss_number(k, &mut at, &mut left, f & 0x02 != 0)? {
+            return Ok(false);
         }
     }
     if f & 0x04 != 0 {
         k.out.s(" seq ");
-        if f & 0x08 != 0 {
-            if left < 8 {
-                return Ok(false);
-            }
-            k.out.u(k.s.be64(at)?);
-            at += 8;
-            left -= 8;
-        } else {
-            if left < 4 {
-                return Ok(false);
-            }
-            k.out.u(k.s.be32(at)?);
-            at += 4;
-            left -= 4;
+        if !dss_number(k, &mut at, &mut left, f & 0x08 != 0)? {
+            return Ok(false);
         }
         if left < 4 {
             return Ok(false);
@@ -783,6 +739,23 @@ fn mp_dss(k: &mut Pkt<'_>, cp: usize, len: u32, flags: u8) -> R<bool> {
         }
     }
     Ok(left == 0)
+}
+
+/// A DSS data-level number: 8 bytes when `wide`, else 4; false when it does
+/// not fit in what is left of the option.
+fn dss_number(k: &mut Pkt<'_>, at: &mut usize, left: &mut u32, wide: bool) -> R<bool> {
+    let n = if wide { 8 } else { 4 };
+    if *left < n {
+        return Ok(false);
+    }
+    if wide {
+        k.out.u(k.s.be64(*at)?);
+    } else {
+        k.out.u(k.s.be32(*at)?);
+    }
+    *at += n as usize;
+    *left -= n;
+    Ok(true)
 }
 
 fn mp_add_addr(k: &mut Pkt<'_>, cp: usize, len: u32) -> R<bool> {

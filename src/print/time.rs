@@ -153,6 +153,18 @@ impl Clock {
         Self::frac(out, usec);
     }
 
+    /// Note a packet that is not printed: the delta formats still count from it.
+    pub fn observe(&mut self, ts: Timestamp) {
+        let now = timeval(ts);
+        match self.format {
+            TimeFormat::DeltaPrevious => self.reference = Some(now),
+            TimeFormat::DeltaFirst => {
+                self.reference.get_or_insert(now);
+            }
+            _ => {}
+        }
+    }
+
     /// Append the time stamp and its trailing space (nothing for `-t`).
     pub fn print(&mut self, out: &mut Vec<u8>, ts: Timestamp) {
         let (sec, usec) = timeval(ts);

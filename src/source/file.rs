@@ -406,7 +406,14 @@ impl CaptureFile {
                                 data_range(base, &spb.data[..caplen as usize]),
                             )
                         }
-                        PcapBlockOwned::NG(Block::Unknown(ub)) if ub.block_type == 2 => {
+                        // pcap-parser keeps an unknown block's type as little-endian bytes.
+                        PcapBlockOwned::NG(Block::Unknown(ub))
+                            if (if *big_endian {
+                                ub.block_type.swap_bytes()
+                            } else {
+                                ub.block_type
+                            }) == 2 =>
+                        {
                             // The obsolete Packet Block: interface (2), drops (2),
                             // time stamp (8), caplen (4), len (4), data.
                             let d = ub.data;

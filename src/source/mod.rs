@@ -39,6 +39,14 @@ impl Linktype {
         }
     }
 
+    /// Link types synack can decode.
+    pub fn is_supported(self) -> bool {
+        matches!(
+            self.0,
+            0 | 1 | 9 | 12 | 14 | 101 | 108 | 113 | 129 | 228 | 229 | 276
+        )
+    }
+
     /// The name and description tcpdump prints in its "reading from file" line.
     pub fn name_and_description(self) -> (&'static str, &'static str) {
         match self.0 {

@@ -68,6 +68,22 @@ pub fn internet_checksum(parts: &[&[u8]]) -> u16 {
     !(sum as u16)
 }
 
+/// The TCP checksum over an IPv4 pseudo-header and the segment (RFC 9293
+/// §3.1); zero when the segment's checksum field is right.
+pub fn tcp_checksum_v4(src: &[u8; 4], dst: &[u8; 4], segment: &[u8]) -> u16 {
+    let len = (segment.len() as u32).to_be_bytes();
+    let pseudo = [0, IPPROTO_TCP, len[2], len[3]];
+    internet_checksum(&[src, dst, &pseudo, segment])
+}
+
+/// The TCP checksum over an IPv6 pseudo-header and the segment (RFC 8200 §8.1).
+pub fn tcp_checksum_v6(src: &[u8; 16], dst: &[u8; 16], segment: &[u8]) -> u16 {
+    let mut tail = [0u8; 8];
+    tail[..4].copy_from_slice(&(segment.len() as u32).to_be_bytes());
+    tail[7] = IPPROTO_TCP;
+    internet_checksum(&[src, dst, &tail, segment])
+}
+
 /// The value a checksum field should have held, from the field and the sum over
 /// the data including it (tcpdump's `in_cksum_shouldbe`, RFC 1624 arithmetic).
 pub fn checksum_should_be(field: u16, sum: u16) -> u16 {

@@ -4,7 +4,7 @@ use super::ipv4::{self, Ipv4};
 use super::ipv6::{self, Ipv6};
 use super::link::{self, Network};
 use super::tcp::Tcp;
-use super::{internet_checksum, Addr, IPPROTO_TCP};
+use super::{tcp_checksum_v4, tcp_checksum_v6, Addr, IPPROTO_TCP};
 use crate::source::Frame;
 
 /// Why a frame holds no trackable TCP segment.
@@ -61,32 +61,12 @@ impl<'a> Segment<'a> {
         if seg.len() < len {
             return None;
         }
-        let len16 = (len as u32).to_be_bytes();
         let sum = match (self.ip.src, self.ip.dst) {
             (Addr::V4(s), Addr::V4(_)) => {
                 let d = Ipv4::new_checked(self.ip.header)?.final_destination();
-                let ph = [
-                    s[0],
-                    s[1],
-                    s[2],
-                    s[3],
-                    d[0],
-                    d[1],
-                    d[2],
-                    d[3],
-                    0,
-                    IPPROTO_TCP,
-                    len16[2],
-                    len16[3],
-                ];
-                internet_checksum(&[&ph, &seg[..len]])
+                tcp_checksum_v4(&s, &d, &seg[..len])
             }
-            (Addr::V6(s), Addr::V6(d)) => {
-                let mut tail = [0u8; 8];
-                tail[..4].copy_from_slice(&len16);
-                tail[7] = IPPROTO_TCP;
-                internet_checksum(&[&s, &d, &tail, &seg[..len]])
-            }
+            (Addr::V6(s), Addr::V6(d)) => tcp_checksum_v6(&s, &d, &seg[..len]),
             _ => return None,
         };
         Some(sum == 0)

@@ -61,6 +61,16 @@ fn classic_re() -> &'static Regex {
 /// to and including the first `length N` after the flags (what follows is
 /// application decoding), with the IP line above an indented `-v` TCP line.
 pub fn tcp_lines(text: &str) -> Vec<String> {
+    tcp_lines_with(text, true)
+}
+
+/// The TCP lines alone, without the line above an indented one (for time
+/// formats whose lines all start with a space).
+pub fn tcp_lines_alone(text: &str) -> Vec<String> {
+    tcp_lines_with(text, false)
+}
+
+fn tcp_lines_with(text: &str, join_indented: bool) -> Vec<String> {
     let lines: Vec<&str> = text.split('\n').collect();
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
@@ -75,7 +85,7 @@ pub fn tcp_lines(text: &str) -> Vec<String> {
             },
             None => line.to_string(),
         };
-        if line.starts_with(' ') && i > 0 {
+        if join_indented && line.starts_with(' ') && i > 0 {
             key = format!("{}\n{}", lines[i - 1], key);
         }
         out.push(key);

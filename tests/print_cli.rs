@@ -1,0 +1,377 @@
+//! `synack print` as a command: flags, filters, inputs and failures, each
+//! checked against tcpdump run on the same input in the same test.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{compare, corpus, run, synack, tcp_lines, tcp_lines_alone};
+
+fn capture(name: &str) -> PathBuf {
+    corpus().join("captures").join(name)
+}
+
+/// tcpdump on the same input; the test needs it (CI installs it).
+fn tcpdump(args: &[&str], tz: &str) -> (String, String, i32) {
+    let out = Command::new("tcpdump")
+        .args(args)
+        .env("TZ", tz)
+        .output()
+        .expect("tcpdump must be installed for these tests (apt-get install tcpdump)");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+fn synack_tz(args: &[&str], tz: &str) -> (String, String, i32) {
+    let out = synack().args(args).env("TZ", tz).output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// Same TCP lines as tcpdump with these flags, on these captures, in this zone.
+fn assert_same_as_tcpdump(flags: &[&str], files: &[&str], tz: &str) {
+    for f in files {
+        let path = capture(f);
+        let p = path.to_str().unwrap();
+        let mut args = flags.to_vec();
+        args.extend(["-r", p]);
+        let (expected, _, _) = tcpdump(&args, tz);
+        let (actual, _, code) = synack_tz(&args, tz);
+        assert_eq!(code, 0, "synack {args:?} failed");
+        // Delta time stamps start every line with a space: compare the TCP
+        // lines themselves (the line above may be one synack does not print).
+        let delta = flags.iter().any(|f| *f == "-ttt" || *f == "-ttttt");
+        let lines = if delta { tcp_lines_alone } else { tcp_lines };
+        let (pass, fail, diffs) = compare(&lines(&expected), &lines(&actual));
+        assert!(
+            fail == 0 && pass > 0,
+            "{f} with {flags:?} TZ={tz}: {pass} same, {fail} different\n{}",
+            diffs.join("\n")
+        );
+    }
+}
+
+const SAMPLES: &[&str] = &[
+    "lab-client.pcap",
+    "seed-telnet-handshake.pcap",
+    "mptcp-v1.pcap",
+    "bgp-4byte-asn.pcap",
+    "wireshark-http2_follow_multistream.pcapng",
+    "tcp-handshake-nano.pcap",
+];
+
+#[test]
+fn every_time_stamp_format_matches_tcpdump_in_local_time() {
+    for tz in ["UTC", "America/New_York", "Asia/Kolkata"] {
+        for t in [&[][..], &["-tt"], &["-ttt"], &["-tttt"], &["-ttttt"]] {
+            let mut flags = vec!["-n"];
+            flags.extend_from_slice(t);
+            assert_same_as_tcpdump(&flags, SAMPLES, tz);
+        }
+    }
+}
+
+#[test]
+fn names_without_n_match_tcpdump() {
+    // Ports from the services database; host lookups as tcpdump does them.
+    assert_same_as_tcpdump(&["-S", "-t"], SAMPLES, "UTC");
+    assert_same_as_tcpdump(&["-t", "-e"], SAMPLES, "UTC");
+}
+
+#[test]
+fn quiet_and_very_verbose_match_tcpdump() {
+    // -q prints `tcp N` instead of the flags; compare the whole lines.
+    for f in SAMPLES {
+        let p = capture(f);
+        let args = ["-q", "-n", "-t", "-r", p.to_str().unwrap()];
+        let (expected, _, _) = tcpdump(&args, "UTC");
+        let (actual, _, _) = synack_tz(&args, "UTC");
+        let exp: Vec<&str> = expected.lines().filter(|l| l.contains(": tcp ")).collect();
+        let act: Vec<&str> = actual.lines().collect();
+        assert!(!exp.is_empty());
+        assert_eq!(exp, act, "{f} with -q");
+    }
+    assert_same_as_tcpdump(&["-n", "-vv", "-S"], SAMPLES, "UTC");
+}
+
+#[test]
+fn filter_expressions_select_what_tcpdump_selects() {
+    for filter in [
+        "tcp port 5000 and host 10.99.0.2",
+        "tcp[tcpflags] & tcp-syn != 0",
+        "dst port 5002 or src port 40031",
+        "not tcp",
+    ] {
+        for f in [
+            "lab-client.pcap",
+            "lab-extra.pcap",
+            "seed-telnet-handshake.pcap",
+        ] {
+            let path = capture(f);
+            let args = ["-n", "-S", "-t", "-r", path.to_str().unwrap(), filter];
+            let (expected, _, _) = tcpdump(&args, "UTC");
+            let (actual, _, code) = synack_tz(&args, "UTC");
+            assert_eq!(code, 0);
+            let (_, fail, diffs) = compare(&tcp_lines(&expected), &tcp_lines(&actual));
+            assert_eq!(fail, 0, "{f} '{filter}':\n{}", diffs.join("\n"));
+        }
+    }
+}
+
+#[test]
+fn count_flag_counts_what_would_be_printed() {
+    let path = capture("lab-client.pcap");
+    let p = path.to_str().unwrap();
+    let (tcpdump_out, _, _) = tcpdump(&["--count", "-r", p, "tcp"], "UTC");
+    let (ours, _, code) = synack_tz(&["--count", "-r", p], "UTC");
+    assert_eq!(code, 0);
+    assert_eq!(ours.trim(), tcpdump_out.trim());
+    assert!(ours.trim().ends_with(" packets"));
+    // -c stops after N printed segments.
+    let (five, _, _) = synack_tz(&["-n", "-c", "5", "-r", p], "UTC");
+    let (all, _, _) = synack_tz(&["-n", "-r", p], "UTC");
+    assert_eq!(five.lines().count(), 5);
+    assert_eq!(
+        five.lines().collect::<Vec<_>>(),
+        all.lines().take(5).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn print_is_the_default_command_and_an_explicit_one() {
+    let path = capture("seed-telnet-handshake.pcap");
+    let p = path.to_str().unwrap();
+    let a = run(&["-n", "-S", "-t", "-r", p]);
+    let b = run(&["print", "-n", "-S", "-t", "-r", p]);
+    assert!(a.status.success() && b.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    let expected =
+        std::fs::read_to_string(corpus().join("expected/seed-telnet-handshake.nSt.out")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&a.stdout), expected);
+}
+
+#[test]
+fn standard_input_is_read_with_dash() {
+    let path = capture("lab-client.pcap");
+    let mut child = synack()
+        .args(["-n", "-S", "-t", "-r", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success());
+    let from_file = run(&["-n", "-S", "-t", "-r", path.to_str().unwrap()]);
+    assert_eq!(out.stdout, from_file.stdout);
+}
+
+#[test]
+fn a_bad_filter_gets_libpcaps_message_and_exit_code_1() {
+    let path = capture("seed-telnet-handshake.pcap");
+    let p = path.to_str().unwrap();
+    for filter in [
+        "tcp port",
+        "tcp port 23 and hostx 1",
+        "ether proto \\nosuch",
+    ] {
+        let (_, terr, tcode) = tcpdump(&["-n", "-r", p, filter], "UTC");
+        let (out, err, code) = synack_tz(&["-n", "-r", p, filter], "UTC");
+        assert_eq!((code, tcode), (1, 1), "'{filter}'");
+        assert!(out.is_empty());
+        let tmsg = terr.lines().last().unwrap().trim_start_matches("tcpdump: ");
+        let msg = err.lines().last().unwrap();
+        assert_eq!(msg, format!("synack: {tmsg}"), "'{filter}'");
+    }
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("synack-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn assert_one_line_error(err: &str, file: &Path, needle: &str) {
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("synack:")).collect();
+    assert_eq!(lines.len(), 1, "one error line expected, got:\n{err}");
+    assert!(
+        lines[0].contains(file.to_str().unwrap()),
+        "names the file: {}",
+        lines[0]
+    );
+    assert!(lines[0].contains(needle), "says '{needle}': {}", lines[0]);
+}
+
+#[test]
+fn unusable_inputs_fail_with_one_line_and_status_1() {
+    let dir = temp_dir("bad-inputs");
+    let empty = dir.join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let junk = dir.join("junk.pcap");
+    std::fs::write(&junk, b"this is not a capture file at all").unwrap();
+    let short = dir.join("short.pcap");
+    std::fs::write(&short, [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]).unwrap();
+    let missing = dir.join("missing.pcap");
+    for (file, needle) in [
+        (&empty, "empty"),
+        (&junk, "unknown file format"),
+        (&short, "truncated"),
+        (&missing, "No such file"),
+        (&dir, "directory"),
+    ] {
+        let (out, err, code) = synack_tz(&["-n", "-r", file.to_str().unwrap()], "UTC");
+        assert_eq!(code, 1, "{file:?}");
+        assert!(out.is_empty(), "{file:?}");
+        assert_one_line_error(&err, file, needle);
+        let (_, _, tcode) = tcpdump(&["-n", "-r", file.to_str().unwrap()], "UTC");
+        assert_eq!(tcode, 1, "tcpdump also refuses {file:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_file_cut_mid_record_prints_what_precedes_then_names_the_offset() {
+    let dir = temp_dir("cut");
+    let full = capture("lab-client.pcap");
+    let bytes = std::fs::read(&full).unwrap();
+    let whole = run(&["-n", "-S", "-t", "-r", full.to_str().unwrap()]);
+    let whole_lines: Vec<String> = String::from_utf8_lossy(&whole.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    for cut in [30usize, 1000, bytes.len() / 2, bytes.len() - 7] {
+        let path = dir.join(format!("cut-{cut}.pcap"));
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let p = path.to_str().unwrap();
+        let (out, err, code) = synack_tz(&["-n", "-S", "-t", "-r", p], "UTC");
+        let (tout, terr, tcode) = tcpdump(&["-n", "-S", "-t", "-r", p], "UTC");
+        assert_eq!(code, 1, "cut at {cut}");
+        assert_eq!(tcode, 1, "tcpdump also fails at {cut}");
+        // The same lines as tcpdump before the damage, all a prefix of the whole file's.
+        assert_eq!(tcp_lines(&out), tcp_lines(&tout), "cut at {cut}");
+        let got: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            got,
+            whole_lines[..got.len()]
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        );
+        assert_one_line_error(&err, &path, "truncated dump file");
+        // The offset named is the record that is cut, inside the file.
+        let off: usize = err
+            .split("byte offset ")
+            .nth(1)
+            .and_then(|s| s.trim_end_matches([')', '\n']).parse().ok())
+            .expect("offset in message");
+        assert!(off < cut && off >= 24, "offset {off} for a cut at {cut}");
+        assert!(terr.contains("truncated dump file"));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A pcap of the seed handshake's three packets repeated `times` times.
+fn repeated_seed(path: &Path, times: usize) {
+    let seed = std::fs::read(capture("seed-telnet-handshake.pcap")).unwrap();
+    let mut out = seed[..24].to_vec();
+    for _ in 0..times {
+        out.extend_from_slice(&seed[24..]);
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    // Far more output than a pipe holds, so the writer meets the closed end.
+    let dir = temp_dir("pipe");
+    let path = dir.join("big.pcap");
+    repeated_seed(&path, 20_000);
+    let mut child = synack()
+        .args(["-n", "-r", path.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "status {:?}", out.status);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines().all(|l| l.starts_with("reading from file")),
+        "no complaint on stderr: {err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A pcap from the seed capture with its header or one record altered.
+fn altered_seed(path: &Path, alter: impl FnOnce(&mut Vec<u8>)) {
+    let mut bytes = std::fs::read(capture("seed-telnet-handshake.pcap")).unwrap();
+    alter(&mut bytes);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn damaged_records_are_shown_or_refused_as_tcpdump_does() {
+    let dir = temp_dir("records");
+    let set = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    // Record 1 starts at 24; its caplen is at 32 and its wire length at 36.
+    type Alteration = Box<dyn FnOnce(&mut Vec<u8>)>;
+    let cases: Vec<(&str, Alteration, i32)> = vec![
+        ("snaplen-below-caplen", Box::new(move |b| set(b, 16, 40)), 0),
+        (
+            "zero-length-record",
+            Box::new(|b| {
+                let mut rec = vec![0u8; 16];
+                rec[0] = 1;
+                b.splice(24..24, rec);
+            }),
+            0,
+        ),
+        (
+            "wire-length-below-caplen",
+            Box::new(move |b| set(b, 36, 10)),
+            0,
+        ),
+        (
+            "caplen-of-4-gb",
+            Box::new(move |b| set(b, 24 + 16 + 58 + 8, 0xffff_fff0)),
+            1,
+        ),
+        ("unknown-link-type", Box::new(move |b| set(b, 20, 9999)), 1),
+    ];
+    for (name, alter, code) in cases {
+        let path = dir.join(format!("{name}.pcap"));
+        altered_seed(&path, alter);
+        let p = path.to_str().unwrap();
+        let (tout, _, tcode) = tcpdump(&["-n", "-S", "-t", "-r", p], "UTC");
+        let (out, err, ours) = synack_tz(&["-n", "-S", "-t", "-r", p], "UTC");
+        assert_eq!((ours, tcode), (code, code), "{name}: exit codes");
+        assert_eq!(out, tout, "{name}: same lines as tcpdump");
+        if code != 0 {
+            assert_one_line_error(
+                &err,
+                &path,
+                if name.starts_with("unknown") {
+                    "link type"
+                } else {
+                    "capture length"
+                },
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
