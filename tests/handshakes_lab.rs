@@ -462,3 +462,41 @@ fn zz_lab_assertion_count() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     println!("lab assertions so far: {}", CHECKED.load(Ordering::Relaxed));
 }
+
+/// The Zeek view, by the rules handshakes.md §7 quotes from Zeek's code: S1
+/// needs no third ACK, SF no handshake, REJ is a responder RST to SYN-SENT.
+#[test]
+fn zeek_conn_state_follows_zeeks_rules_on_the_lab_rows() {
+    let recs = records("lab-client.pcap");
+    for (cp, sp, state, row) in [
+        (40000, 5100, "SF", "S1: FIN both ways"),
+        (40002, 5001, "REJ", "S2: RST to the SYN"),
+        (40003, 5002, "S0", "S3: SYN, no reply"),
+        (
+            41000,
+            5000,
+            "RSTO",
+            "S10: the originator's RST after the SYN-ACK",
+        ),
+        (
+            42000,
+            5000,
+            "S1",
+            "S13: SYN and SYN-ACK, no third ACK, not closed",
+        ),
+    ] {
+        check_eq!(one(&recs, cp, sp)["zeek"]["conn_state"], state, "{row}");
+    }
+    check_eq!(
+        one(&recs, 40003, 5002)["zeek"]["history"],
+        "S",
+        "S3: retransmitted SYNs add no letter"
+    );
+    check_eq!(one(&recs, 40000, 5100)["zeek"]["history"], "ShADaFf", "S1");
+    let mid = records("lab-midstream.pcap");
+    check_eq!(mid[0]["zeek"]["conn_state"], "SF", "SF needs no handshake");
+    check!(
+        mid[0]["zeek"]["history"].as_str().unwrap().starts_with('^'),
+        "flipped: the first packet came from the server"
+    );
+}
