@@ -2,8 +2,11 @@
 //! tracker; finished records go to the chosen report.
 //!
 //! A capture file is read with [`Emit::InOrder`] (records in the order of their
-//! first packet, each once its connection is over); a live source would use
-//! [`Emit::WhenFinal`] and stream each record as soon as its verdict is final.
+//! first packet, each once its connection is over); a live source (one without
+//! a file position) gets [`Emit::WhenFinal`]: each record is written and
+//! flushed as soon as its verdict is final. A live source should also call
+//! [`Tracker::advance_to`] with the clock on its read timeouts, so that
+//! unanswered attempts are judged while the wire is quiet.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -148,8 +151,12 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
         while let Some(a) = tracker.next_finished() {
             sink.record(&a, &mut buf);
         }
-        if buf.len() >= 1 << 16 {
+        // Streamed records are written at once; a file's in large writes.
+        if buf.len() >= 1 << 16 || (emit == Emit::WhenFinal && !buf.is_empty()) {
             out.write(&mut buf)?;
+            if emit == Emit::WhenFinal {
+                out.flush()?;
+            }
         }
         if taken % 8192 == 0 {
             if let Some(bar) = &bar {
