@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Print TCP segments exactly as tcpdump 4.99 does (or as tcpdump 3.x with --classic).
     Print(PrintArgs),
+    /// Follow every TCP connection attempt and judge its three-way handshake.
+    Handshakes(HandshakeArgs),
 }
 
 /// Where packets come from, and which of them to take.
@@ -92,4 +94,74 @@ pub struct PrintArgs {
     /// Only print the number of packets that would be shown.
     #[arg(long = "count")]
     pub count_only: bool,
+}
+
+/// Output formats of `handshakes`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HandshakeFormat {
+    /// One line per attempt for people, then a summary.
+    #[default]
+    Table,
+    /// One JSON object per attempt (the schema of handshakes.md §9).
+    Jsonl,
+    /// One row per attempt under a header row.
+    Csv,
+}
+
+/// How `handshakes` reads, judges and reports.
+#[derive(Args, Debug, Clone)]
+pub struct HandshakeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = HandshakeFormat::Table)]
+    pub format: HandshakeFormat,
+
+    /// Print only the summary: attempts per verdict, handshake times, failing servers.
+    #[arg(long)]
+    pub summary: bool,
+
+    /// Only attempts with these verdicts (comma-separated: established, refused,
+    /// unanswered, half_open, aborted, simultaneous_open, invalid, midstream).
+    #[arg(long, value_delimiter = ',', value_name = "VERDICTS", value_parser = crate::cli::parse_verdict)]
+    pub verdict: Vec<crate::track::Verdict>,
+
+    /// Only attempts whose verdict is not `established`.
+    #[arg(long)]
+    pub failed: bool,
+
+    /// Only attempts whose handshake took at least MS milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub slow: Option<f64>,
+
+    /// Judge an unfinished handshake after this many seconds without a packet.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub handshake_timeout: f64,
+
+    /// Write an open connection after this many idle seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub idle_timeout: f64,
+
+    /// Keep a closed connection this many seconds for late segments and port reuse.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub linger: f64,
+
+    /// Most attempts held at once; beyond it the longest-idle one is evicted.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_live: usize,
+
+    /// No progress bar (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+pub fn parse_verdict(s: &str) -> Result<crate::track::Verdict, String> {
+    crate::track::Verdict::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = crate::track::Verdict::ALL
+            .iter()
+            .map(|v| v.name())
+            .collect();
+        format!("unknown verdict `{s}` (one of: {})", names.join(", "))
+    })
 }

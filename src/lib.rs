@@ -7,6 +7,9 @@
 
 pub mod app;
 pub mod cli;
+pub mod handshakes;
 pub mod print;
+pub mod report;
 pub mod source;
+pub mod track;
 pub mod wire;

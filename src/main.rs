@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         None => app::run_print(&cli.print),
         Some(Command::Print(args)) => app::run_print(args),
+        Some(Command::Handshakes(args)) => app::run_handshakes(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

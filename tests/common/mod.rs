@@ -115,3 +115,28 @@ pub fn compare(expected: &[String], actual: &[String]) -> (usize, usize, Vec<Str
         .collect();
     (passed, failed, diffs)
 }
+
+/// `synack handshakes --format jsonl` on a capture, with more arguments, as
+/// parsed JSON records.
+pub fn handshakes_jsonl(path: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec![
+        "handshakes",
+        "-r",
+        path.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "synack {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}

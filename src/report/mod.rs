@@ -1,0 +1,70 @@
+//! Reports on attempt records: the table for people, JSON Lines, CSV and the
+//! summary. Every format consumes the same [`Record`]s; none reads packets.
+
+pub mod csv;
+pub mod jsonl;
+pub mod summary;
+pub mod table;
+mod text;
+
+pub use summary::Summary;
+pub use text::{event_detail, event_name, time_text};
+
+use crate::source::Precision;
+use crate::track::heuristics::DetectorConfig;
+use crate::track::{analyze, Analysis, Attempt, Verdict};
+
+/// One attempt ready to be reported: the record, what was derived from it,
+/// and its number in the output.
+pub struct Record<'a> {
+    pub id: u64,
+    pub attempt: &'a Attempt,
+    pub analysis: Analysis,
+    pub precision: Precision,
+}
+
+impl<'a> Record<'a> {
+    pub fn new(
+        id: u64,
+        attempt: &'a Attempt,
+        precision: Precision,
+        cfg: &DetectorConfig,
+    ) -> Record<'a> {
+        Record {
+            id,
+            attempt,
+            analysis: analyze(attempt, cfg),
+            precision,
+        }
+    }
+}
+
+/// Which records to show.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Only these verdicts (empty: all).
+    pub verdicts: Vec<Verdict>,
+    /// Only attempts whose verdict is not `established`.
+    pub failed: bool,
+    /// Only attempts whose handshake took at least this many milliseconds.
+    pub slow_ms: Option<f64>,
+}
+
+impl Selection {
+    pub fn matches(&self, r: &Record<'_>) -> bool {
+        let v = r.analysis.verdict;
+        if !self.verdicts.is_empty() && !self.verdicts.contains(&v) {
+            return false;
+        }
+        if self.failed && v == Verdict::Established {
+            return false;
+        }
+        if let Some(ms) = self.slow_ms {
+            match r.analysis.rtt.handshake {
+                Some(us) if us >= ms * 1000.0 => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,93 @@
+//! Words for numbers: times in the capture's precision, event names and details.
+
+use crate::source::{Precision, Timestamp};
+use crate::track::attempt::RstIgnored;
+use crate::track::{Event, EventKind};
+
+/// Seconds since the epoch with the capture's digits (6 or 9), a fraction
+/// outside `0..1 s` carried into the seconds.
+pub fn time_text(t: Timestamp, p: Precision) -> String {
+    let n = t.as_nanos();
+    let sec = n.div_euclid(1_000_000_000);
+    let frac = n.rem_euclid(1_000_000_000);
+    match p {
+        Precision::Micro => format!("{sec}.{:06}", frac / 1000),
+        Precision::Nano => format!("{sec}.{frac:09}"),
+    }
+}
+
+pub fn event_name(k: &EventKind) -> &'static str {
+    match k {
+        EventKind::SynRetransmission { .. } => "syn_retransmission",
+        EventKind::SynAckRetransmission { .. } => "synack_retransmission",
+        EventKind::SynAfterSynAck => "synack_not_received",
+        EventKind::IgnoredRst { .. } => "ignored_rst",
+        EventKind::ChallengeAck { .. } => "challenge_ack",
+        EventKind::InvalidSynAck { .. } => "invalid_synack",
+        EventKind::RecoveryRst { .. } => "recovery_rst",
+        EventKind::InvalidAck { .. } => "invalid_ack",
+        EventKind::PortReuse { .. } => "port_reuse",
+        EventKind::SynAckIsnChanged { .. } => "synack_isn_changed",
+        EventKind::BadChecksum { .. } => "bad_checksum",
+        EventKind::ContentGap { .. } => "content_gap",
+    }
+}
+
+fn ts(v: Option<u32>) -> String {
+    v.map_or_else(|| "no timestamps".to_string(), |v| format!("TSval {v}"))
+}
+
+pub fn event_detail(e: &Event, p: Precision) -> String {
+    match e.kind {
+        EventKind::SynRetransmission { tsval } => {
+            format!("SYN sent again, same ISN ({})", ts(tsval))
+        }
+        EventKind::SynAckRetransmission { tsval } => {
+            format!("SYN-ACK sent again, same ISN and ack ({})", ts(tsval))
+        }
+        EventKind::SynAfterSynAck => "the client sent its SYN again after a SYN-ACK: it never got the SYN-ACK (lost or dropped after the capture point)".to_string(),
+        EventKind::IgnoredRst { side, seq, ack, why } => {
+            let acked = ack.map_or_else(|| "no ACK".to_string(), |a| format!("ack {a}"));
+            let reason = match why {
+                RstIgnored::NoAck => "in SYN-SENT a RST without ACK is dropped (RFC 9293 §3.10.7.3)".to_string(),
+                RstIgnored::AckOutOfRange { expected } => format!(
+                    "in SYN-SENT a RST counts only if it acks the SYN ({expected}); dropped (RFC 9293 §3.10.7.3)"
+                ),
+                RstIgnored::SeqOutOfWindow { expected } => format!(
+                    "seq is not the receiver's next expected {expected}; dropped or challenged (RFC 5961 §3)"
+                ),
+            };
+            format!("RST from the {} (seq {seq}, {acked}): {reason}", side.name())
+        }
+        EventKind::ChallengeAck { syn_seq, ack } => format!(
+            "SYN with seq {syn_seq} inside the established connection, answered by an ACK of the current numbers (ack {ack}): RFC 5961 §4 challenge ACK, not a new connection"
+        ),
+        EventKind::InvalidSynAck { ack, seq } => format!(
+            "SYN-ACK (seq {seq}) acks {ack}, which does not acknowledge the SYN"
+        ),
+        EventKind::RecoveryRst { seq } => format!(
+            "the client answered the unacceptable SYN-ACK with RST seq {seq}: the RFC 9293 recovery from an old duplicate SYN"
+        ),
+        EventKind::InvalidAck { ack, expected } => format!(
+            "client ACK acks {ack} instead of y+1 = {expected}"
+        ),
+        EventKind::PortReuse {
+            previous_isn,
+            previous_end,
+        } => format!(
+            "same 4-tuple as a connection with ISN {previous_isn} last seen at {}",
+            super::time_text(previous_end, p)
+        ),
+        EventKind::SynAckIsnChanged { seq } => {
+            format!("SYN-ACK with another server ISN ({seq})")
+        }
+        EventKind::BadChecksum { side } => format!(
+            "segment from the {} with a bad TCP checksum (checksum offload on the capturing host, or damage)",
+            side.name()
+        ),
+        EventKind::ContentGap { side, from, to } => format!(
+            "the {} sent bytes {from}..{to} that the capture does not hold",
+            side.name()
+        ),
+    }
+}
