@@ -11,6 +11,7 @@ mod ip;
 mod link;
 pub use link::carries_tcp_frame as carries_tcp;
 pub mod names;
+mod optwalk;
 pub mod out;
 mod payload;
 mod tcp;
@@ -135,6 +136,32 @@ pub(crate) type SeqBase = (u32, u32);
 pub(crate) struct SeqTable {
     v4: foldhash::HashMap<SeqKey<4>, SeqBase>,
     v6: foldhash::HashMap<SeqKey<16>, SeqBase>,
+}
+
+/// Look up (or record) a conversation's base numbers: returns the base and
+/// whether it was already known. A SYN always re-bases. (The same rule in
+/// tcpdump 3.x and 4.x; only the keys differ.)
+pub(crate) fn rel_base<K: std::hash::Hash + Eq>(
+    map: &mut foldhash::HashMap<K, SeqBase>,
+    key: K,
+    syn: bool,
+    fresh: SeqBase,
+) -> (SeqBase, bool) {
+    use std::collections::hash_map::Entry;
+    match map.entry(key) {
+        Entry::Occupied(mut e) => {
+            if syn {
+                e.insert(fresh);
+                (fresh, false)
+            } else {
+                (*e.get(), true)
+            }
+        }
+        Entry::Vacant(e) => {
+            e.insert(fresh);
+            (fresh, false)
+        }
+    }
 }
 
 /// Prints frames as tcpdump does.
