@@ -137,6 +137,7 @@ pub fn print_options(args: &PrintArgs) -> PrintOptions {
         link: args.link,
         quiet: args.quiet,
         all: args.all,
+        classic: args.classic,
     }
 }
 
@@ -167,7 +168,7 @@ pub fn run_print(args: &PrintArgs) -> Result<(), Failure> {
             }
         }
         if args.count_only {
-            if args.all || crate::print::carries_tcp(&frame) {
+            if args.all || printer.carries_tcp(&frame) {
                 shown += 1;
             }
             continue;
