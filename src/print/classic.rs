@@ -24,6 +24,8 @@
 mod ip;
 mod ip6;
 mod tcp;
+#[cfg(test)]
+mod tests;
 
 pub(super) use ip::{ip_n, ip_print};
 pub(super) use ip6::ip6_print;

@@ -81,7 +81,7 @@ fn flag_letters(out: &mut Vec<u8>, flags: u8) {
 /// addresses were compared as 32-bit words in the reading machine's byte order
 /// (little-endian here, as on the machine that printed the oracles); for
 /// IPv6 the first word whose source is greater decides, a smaller one does not.
-fn reversed(sport: u16, dport: u16, src: &[u8], dst: &[u8]) -> bool {
+pub(super) fn reversed(sport: u16, dport: u16, src: &[u8], dst: &[u8]) -> bool {
     if sport != dport {
         return sport > dport;
     }
