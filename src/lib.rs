@@ -10,6 +10,7 @@ pub mod cli;
 pub mod handshakes;
 pub mod print;
 pub mod report;
+pub mod savefile;
 pub mod source;
 pub mod track;
 pub mod wire;

@@ -93,7 +93,7 @@ pub fn open_path(path: &str) -> Result<CaptureFile, SourceError> {
     CaptureFile::from_reader(path, Box::new(file), size)
 }
 
-fn io_message(e: &io::Error) -> String {
+pub(crate) fn io_message(e: &io::Error) -> String {
     // The OS text without Rust's " (os error N)" suffix, as tcpdump prints it.
     let s = e.to_string();
     match s.find(" (os error") {
