@@ -8,7 +8,9 @@
 pub mod app;
 pub mod cli;
 pub mod handshakes;
+pub mod input;
 pub mod print;
+pub mod privileges;
 pub mod report;
 pub mod savefile;
 pub mod source;
