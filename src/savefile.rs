@@ -17,15 +17,14 @@
 use std::fs::File;
 use std::io::Write;
 
-use crate::source::file::io_message as io_text;
+use crate::source::file::{
+    io_message as io_text, PCAPNG_MAGIC as PCAPNG_SHB, PCAP_MAGIC_NS, PCAP_MAGIC_US,
+};
 use crate::source::{Frame, FrameSource, Linktype, Precision, SourceError, Timestamp};
 
 /// Hand the buffer to the kernel once it holds this much.
 const FLUSH_AT: usize = 64 * 1024;
 
-const PCAP_MAGIC_MICRO: u32 = 0xa1b2_c3d4;
-const PCAP_MAGIC_NANO: u32 = 0xa1b2_3c4d;
-const PCAPNG_SHB: u32 = 0x0a0d_0d0a;
 const PCAPNG_BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
 const PCAPNG_IDB: u32 = 1;
 const PCAPNG_EPB: u32 = 6;
@@ -197,9 +196,9 @@ pub fn start_file(savefile: &mut Savefile, linktype: Linktype) {
     match savefile.format {
         SaveFormat::Pcap => {
             let magic = if savefile.nano {
-                PCAP_MAGIC_NANO
+                PCAP_MAGIC_NS
             } else {
-                PCAP_MAGIC_MICRO
+                PCAP_MAGIC_US
             };
             let b = &mut savefile.buf;
             put32(b, magic);
@@ -253,10 +252,10 @@ mod tests {
     use crate::source::{open_path, Event};
 
     /// Write `frames` through a Savefile and read them back with the file reader.
-    fn round_trip(format: SaveFormat, nano: bool) {
+    fn round_trip(format: SaveFormat, precision: Precision) {
         let dir = std::env::temp_dir().join(format!("synack-savefile-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{format:?}-{nano}.cap"));
+        let path = dir.join(format!("{format:?}-{precision:?}.cap"));
         let path = path.to_string_lossy().into_owned();
         let packets: Vec<(Timestamp, u32, Vec<u8>)> = (0..5u8)
             .map(|i| {
@@ -264,7 +263,7 @@ mod tests {
                 (ts, 60 + i as u32, vec![i; 13 + i as usize])
             })
             .collect();
-        struct Fake(bool);
+        struct Fake(Precision);
         impl FrameSource for Fake {
             fn next_frame(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
                 Ok(None)
@@ -276,11 +275,7 @@ mod tests {
                 1000
             }
             fn precision(&self) -> Precision {
-                if self.0 {
-                    Precision::Nano
-                } else {
-                    Precision::Micro
-                }
+                self.0
             }
             fn origin(&self) -> &str {
                 "fake0"
@@ -294,7 +289,7 @@ mod tests {
             format,
             packet_buffered: false,
         };
-        let mut w = Savefile::create(&opts, &Fake(nano)).unwrap();
+        let mut w = Savefile::create(&opts, &Fake(precision)).unwrap();
         for (n, (ts, len, data)) in packets.iter().enumerate() {
             let frame = Frame {
                 number: n as u64 + 1,
@@ -314,7 +309,10 @@ mod tests {
             let Event::Frame(f) = r.next_event().unwrap() else {
                 panic!("missing frame")
             };
-            let want_nsec = if nano { ts.nsec } else { ts.usec() * 1000 };
+            let want_nsec = match precision {
+                Precision::Nano => ts.nsec,
+                Precision::Micro => ts.usec() * 1000,
+            };
             assert_eq!((f.ts.sec, f.ts.nsec), (ts.sec, want_nsec));
             assert_eq!((f.len, f.data), (*len, data.as_slice()));
         }
@@ -324,17 +322,17 @@ mod tests {
 
     #[test]
     fn pcap_micro_round_trips() {
-        round_trip(SaveFormat::Pcap, false);
+        round_trip(SaveFormat::Pcap, Precision::Micro);
     }
 
     #[test]
     fn pcap_nano_round_trips() {
-        round_trip(SaveFormat::Pcap, true);
+        round_trip(SaveFormat::Pcap, Precision::Nano);
     }
 
     #[test]
     fn pcapng_round_trips() {
-        round_trip(SaveFormat::Pcapng, true);
-        round_trip(SaveFormat::Pcapng, false);
+        round_trip(SaveFormat::Pcapng, Precision::Nano);
+        round_trip(SaveFormat::Pcapng, Precision::Micro);
     }
 }

@@ -24,10 +24,10 @@ const MAX_BLOCK: u32 = 16 * 1024 * 1024;
 /// Read buffer: big enough that refills are rare, small enough to stay in cache.
 const BUFFER: usize = 1 << 20;
 
-const PCAP_MAGIC_US: u32 = 0xa1b2_c3d4;
-const PCAP_MAGIC_NS: u32 = 0xa1b2_3c4d;
+pub(crate) const PCAP_MAGIC_US: u32 = 0xa1b2_c3d4;
+pub(crate) const PCAP_MAGIC_NS: u32 = 0xa1b2_3c4d;
 const PCAP_MAGIC_MODIFIED: u32 = 0xa1b2_cd34;
-const PCAPNG_MAGIC: u32 = 0x0a0d_0d0a;
+pub(crate) const PCAPNG_MAGIC: u32 = 0x0a0d_0d0a;
 
 /// libpcap adjusts a zero or oversized snapshot length to its maximum.
 fn adjust_snaplen(snaplen: u32) -> u32 {

@@ -135,7 +135,7 @@ pub struct LiveCapture {
     origin: String,
     linktype: Linktype,
     snaplen: u32,
-    nano: bool,
+    precision: Precision,
     stop: StopSignal,
     idle_tick: Duration,
     /// How long a stopping capture may wait for packets the kernel still holds.
@@ -210,10 +210,12 @@ impl LiveCapture {
         // Linux libpcap always offers nanosecond stamps for live captures (the
         // kernel stamps in nanoseconds); printing truncates them to the
         // microseconds libpcap would have given, so lines stay tcpdump's.
-        let nano = cfg!(target_os = "linux");
-        if nano {
+        let precision = if cfg!(target_os = "linux") {
             inactive = inactive.precision(pcap::Precision::Nano);
-        }
+            Precision::Nano
+        } else {
+            Precision::Micro
+        };
         let mut capture = inactive.open().map_err(|e| open_error(&name, e))?;
         if name == "any" {
             // tcpdump's choice for the "any" device: cooked v2, which names
@@ -244,7 +246,7 @@ impl LiveCapture {
             origin: name,
             linktype,
             snaplen,
-            nano,
+            precision,
             stop,
             idle_tick: opts.idle_tick,
             drain,
@@ -269,10 +271,11 @@ impl LiveCapture {
             Ok(packet) => {
                 let h = packet.header;
                 let frac = h.ts.tv_usec as i64;
-                self.held.ts = Timestamp::new(
-                    h.ts.tv_sec as i64,
-                    if self.nano { frac } else { frac * 1000 },
-                );
+                let nsec = match self.precision {
+                    Precision::Nano => frac,
+                    Precision::Micro => frac * 1000,
+                };
+                self.held.ts = Timestamp::new(h.ts.tv_sec as i64, nsec);
                 self.held.len = h.len;
                 self.held.data.clear();
                 self.held.data.extend_from_slice(packet.data);
@@ -409,11 +412,7 @@ impl FrameSource for LiveCapture {
     }
 
     fn precision(&self) -> Precision {
-        if self.nano {
-            Precision::Nano
-        } else {
-            Precision::Micro
-        }
+        self.precision
     }
 
     fn origin(&self) -> &str {
