@@ -9,34 +9,16 @@ use std::io::BufReader;
 use std::thread;
 use std::time::Duration;
 
-use common::live::{assert_same_packets, packet_lines, read_lines, statistics, Lab, Running};
-use common::traffic::{connect, connect_to_server, listen, syn_flood};
+use common::live::{
+    assert_same_packets, must, packet_lines, read_lines, statistics, Lab, Running, LIMIT,
+};
+use common::traffic::{
+    connect, connect_to_server, hping3, listen, syn_flood, CLOSED_PORT, DROPPED_PORT, OPEN_PORT,
+};
 use nix::sys::signal::Signal;
-
-const OPEN_PORT: u16 = 7001;
-const CLOSED_PORT: u16 = 7002;
-const DROPPED_PORT: u16 = 7003;
-const LIMIT: Duration = Duration::from_secs(15);
 
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
-}
-
-/// Start a capture in the server namespace and wait until it listens.
-/// tcpdump always runs in immediate mode: interrupted, it drops what the
-/// kernel still holds in its ring, and it is the oracle here.
-fn capture(lab: &Lab, program: &str, args: &[&str]) -> Running {
-    let mut cmd = if program == "synack" {
-        lab.synack(&lab.server)
-    } else {
-        let mut c = lab.cmd(&lab.server, program);
-        c.arg("--immediate-mode");
-        c
-    };
-    cmd.args(args);
-    let running = Running::start(cmd);
-    running.wait_listening();
-    running
 }
 
 /// Interrupt both captures (after the kernel had time to hand over the last
@@ -60,8 +42,8 @@ fn printed_lines_match_tcpdump_for_open_closed_dropped_and_flooded_ports() {
     lab.drop_syns_to(DROPPED_PORT);
     // synack as a user would run it into a pipe: no immediate mode, so the
     // interrupt must still bring out the packets the kernel holds in its ring.
-    let ours = capture(&lab, "synack", &["-n", "-tt", "-i", iface, "tcp"]);
-    let theirs = capture(&lab, "tcpdump", &["-n", "-tt", "-i", iface, "tcp"]);
+    let ours = lab.capture("synack", &["-n", "-tt", "-i", iface, "tcp"]);
+    let theirs = lab.capture("tcpdump", &["-n", "-tt", "-i", iface, "tcp"]);
     let results = connect_to_server(
         &lab,
         &[
@@ -114,7 +96,7 @@ fn interrupt_still_prints_the_packets_the_kernel_was_holding() {
     // refused attempt must still print its SYN and RST, and nothing else.
     let lab = Lab::new();
     let iface = lab.server_iface.as_str();
-    let ours = capture(&lab, "synack", &["-n", "-t", "-i", iface, "tcp"]);
+    let ours = lab.capture("synack", &["-n", "-t", "-i", iface, "tcp"]);
     let results = connect_to_server(&lab, &[(CLOSED_PORT, secs(2.0))]);
     assert_eq!(results, ["7002 refused"]);
     thread::sleep(Duration::from_millis(20));
@@ -142,8 +124,8 @@ fn any_device_prints_interface_names_like_tcpdump() {
     let iface = lab.server_iface.as_str();
     let _server = listen(&lab, OPEN_PORT);
     let args = ["--immediate-mode", "-n", "-tt", "-i", "any", "tcp"];
-    let ours = capture(&lab, "synack", &args);
-    let theirs = capture(&lab, "tcpdump", &args);
+    let ours = lab.capture("synack", &args);
+    let theirs = lab.capture("tcpdump", &args);
     connect_to_server(&lab, &[(OPEN_PORT, secs(2.0)), (CLOSED_PORT, secs(2.0))]);
     // Over the server's loopback too: each packet is seen going out and in.
     connect(&lab, &lab.server, "127.0.0.1", &[(OPEN_PORT, secs(2.0))]);
@@ -171,8 +153,8 @@ fn filter_runs_in_the_kernel_and_counts_only_matching_packets() {
     let iface = lab.server_iface.as_str();
     let _server = listen(&lab, OPEN_PORT);
     let args = ["-n", "-tt", "-i", iface, "tcp", "port", "7002"];
-    let ours = capture(&lab, "synack", &args);
-    let theirs = capture(&lab, "tcpdump", &args);
+    let ours = lab.capture("synack", &args);
+    let theirs = lab.capture("tcpdump", &args);
     connect_to_server(
         &lab,
         &[
@@ -183,21 +165,10 @@ fn filter_runs_in_the_kernel_and_counts_only_matching_packets() {
         ],
     );
     // UDP to the same port must not pass a filter for TCP.
-    lab.run(
-        &lab.client,
-        "hping3",
-        &[
-            "-q",
-            "--udp",
-            "-p",
-            "7002",
-            "-c",
-            "3",
-            "-i",
-            "u50000",
-            &lab.server_addr,
-        ],
-    );
+    must(&mut hping3(
+        &lab,
+        &["--udp", "-p", "7002", "-c", "3", "-i", "u50000"],
+    ));
     let ((out, err), (tout, terr)) = interrupt(ours, theirs);
     let mine = packet_lines(&out);
     assert_same_packets(&packet_lines(&tout), &mine);
@@ -218,8 +189,8 @@ fn direction_and_snapshot_length_match_tcpdump() {
     // Both in immediate mode: libpcap's ring layout then keeps two bytes fewer
     // of a 60-byte snapshot than in block mode, and both must keep the same.
     let args = ["-n", "-tt", "-Q", "in", "-s", "60", "-i", iface, "tcp"];
-    let ours = capture(&lab, "synack", &[&["--immediate-mode"], &args[..]].concat());
-    let theirs = capture(&lab, "tcpdump", &args);
+    let ours = lab.capture("synack", &[&["--immediate-mode"], &args[..]].concat());
+    let theirs = lab.capture("tcpdump", &args);
     connect_to_server(&lab, &[(OPEN_PORT, secs(2.0)), (CLOSED_PORT, secs(2.0))]);
     let ((out, err), (tout, terr)) = interrupt(ours, theirs);
     let mine = packet_lines(&out);
@@ -240,7 +211,7 @@ fn count_ends_the_capture_by_itself() {
     let lab = Lab::new();
     let iface = lab.server_iface.as_str();
     let _server = listen(&lab, OPEN_PORT);
-    let ours = capture(&lab, "synack", &["-n", "-c", "3", "-i", iface, "tcp"]);
+    let ours = lab.capture("synack", &["-n", "-c", "3", "-i", iface, "tcp"]);
     connect_to_server(&lab, &[(OPEN_PORT, secs(2.0)), (OPEN_PORT, secs(2.0))]);
     let (status, out, err) = ours.finish(LIMIT);
     assert!(status.success(), "{err}");
@@ -284,11 +255,11 @@ fn promiscuous_mode_is_asked_for_unless_p() {
         n.unwrap_or_else(|| panic!("no promiscuity in {text}"))
     };
     assert_eq!(promiscuity(), 0);
-    let plain = capture(&lab, "synack", &["-i", iface]);
+    let plain = lab.capture("synack", &["-i", iface]);
     assert_eq!(promiscuity(), 1);
     plain.signal(Signal::SIGTERM);
     assert!(plain.finish(LIMIT).0.success());
-    let without = capture(&lab, "synack", &["-p", "-i", iface]);
+    let without = lab.capture("synack", &["-p", "-i", iface]);
     assert_eq!(promiscuity(), 0);
     without.signal(Signal::SIGTERM);
     assert!(without.finish(LIMIT).0.success());
@@ -313,13 +284,13 @@ fn root_is_given_up_once_the_interface_is_open() {
     let iface = lab.server_iface.as_str();
     let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
     let (uid, gid) = (nobody.uid.to_string(), nobody.gid.to_string());
-    let dropped = capture(&lab, "synack", &["-i", iface]);
+    let dropped = lab.capture("synack", &["-i", iface]);
     let want = (
         format!("{uid} {uid} {uid} {uid}"),
         format!("{gid} {gid} {gid} {gid}"),
     );
     assert_eq!(ids(dropped.pid()), want);
-    let kept = capture(&lab, "synack", &["-Z", "root", "-i", iface]);
+    let kept = lab.capture("synack", &["-Z", "root", "-i", iface]);
     assert_eq!(ids(kept.pid()), ("0 0 0 0".into(), "0 0 0 0".into()));
     for running in [dropped, kept] {
         running.signal(Signal::SIGINT);
@@ -387,7 +358,7 @@ fn interface_listing_is_tcpdumps() {
         .find(|l| l.contains(&format!(".{iface} ")))
         .and_then(|l| l.split('.').next().map(str::to_string))
         .unwrap();
-    let by_number = capture(&lab, "synack", &["-i", &number]);
+    let by_number = lab.capture("synack", &["-i", &number]);
     assert!(by_number
         .stderr_now()
         .contains(&format!("listening on {iface},")));

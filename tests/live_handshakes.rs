@@ -12,13 +12,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::live::{statistics, Lab, Running};
-use common::traffic::{connect_to_server, listen, syn_flood};
+use common::traffic::{connect_to_server, listen, syn_flood, CLOSED_PORT, DROPPED_PORT, OPEN_PORT};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
-const OPEN_PORT: u16 = 7001;
-const CLOSED_PORT: u16 = 7002;
-const DROPPED_PORT: u16 = 7003;
 const HALF_OPEN_PORT: u16 = 7004;
 /// Seconds after which an unanswered attempt is final.
 const ATTEMPT_TIMEOUT: &str = "2";

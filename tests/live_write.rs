@@ -10,14 +10,11 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use common::live::{assert_same_packets, packet_lines, statistics, Lab, Line, Running};
-use common::traffic::{connect_to_server, listen};
+use common::live::{assert_same_packets, packet_lines, statistics, Lab, Line, Running, LIMIT};
+use common::traffic::{connect_to_server, hping3, listen, CLOSED_PORT, OPEN_PORT};
 use nix::sys::signal::Signal;
 
-const OPEN_PORT: u16 = 7001;
-const CLOSED_PORT: u16 = 7002;
 const FLOOD_PORT: u16 = 7009;
-const LIMIT: Duration = Duration::from_secs(15);
 
 /// A scratch directory, removed when dropped.
 struct Scratch(PathBuf);
@@ -39,36 +36,11 @@ impl Drop for Scratch {
     }
 }
 
-/// Start a capture in the server namespace and wait until it listens. (tcpdump
-/// is given `-Z root`: it drops root before creating its file, in a directory
-/// only root may write.)
-fn start(lab: &Lab, program: &str, args: &[&str]) -> Running {
-    let mut cmd = if program == "synack" {
-        lab.synack(&lab.server)
-    } else {
-        lab.cmd(&lab.server, program)
-    };
-    cmd.args(args);
-    let running = Running::start(cmd);
-    running.wait_listening();
-    running
-}
-
-/// tcpdump saving the server's TCP packets to `path`, in immediate mode so
-/// that an interrupt loses nothing the kernel held.
+/// tcpdump saving the server's TCP packets to `path` (as root: it would give
+/// root up before creating the file, in a directory only root may write).
 fn tcpdump_writing(lab: &Lab, path: &str) -> Running {
     let iface = lab.server_iface.as_str();
-    let args = [
-        "--immediate-mode",
-        "-Z",
-        "root",
-        "-i",
-        iface,
-        "-w",
-        path,
-        "tcp",
-    ];
-    start(lab, "tcpdump", &args)
+    lab.capture("tcpdump", &["-Z", "root", "-i", iface, "-w", path, "tcp"])
 }
 
 /// Read a capture file back with `program -n -tt -r`; it must read cleanly.
@@ -110,16 +82,11 @@ fn written_files_hold_what_tcpdump_saw_and_read_back_alike() {
         scratch.path("tcpdump.pcap"),
     );
     let _server = listen(&lab, OPEN_PORT);
-    let printing = start(
-        &lab,
+    let printing = lab.capture(
         "synack",
         &["-n", "-tt", "-i", iface, "-w", &pcap, "--print", "tcp"],
     );
-    let ng = start(
-        &lab,
-        "synack",
-        &["-i", iface, "--pcapng", "-w", &pcapng, "tcp"],
-    );
+    let ng = lab.capture("synack", &["-i", iface, "--pcapng", "-w", &pcapng, "tcp"]);
     let tcpdump = tcpdump_writing(&lab, &theirs);
     connect_to_server(
         &lab,
@@ -158,7 +125,7 @@ fn killed_writer_leaves_a_file_readable_up_to_its_last_packet() {
     let scratch = Scratch::new("killed");
     let (ours, theirs) = (scratch.path("synack.pcap"), scratch.path("tcpdump.pcap"));
     let _server = listen(&lab, OPEN_PORT);
-    let writer = start(&lab, "synack", &["-i", iface, "-w", &ours, "tcp"]);
+    let writer = lab.capture("synack", &["-i", iface, "-w", &ours, "tcp"]);
     let tcpdump = tcpdump_writing(&lab, &theirs);
     // Connections, then a quiet moment: by then everything must be on disk,
     // with the writer still running.
@@ -168,18 +135,8 @@ fn killed_writer_leaves_a_file_readable_up_to_its_last_packet() {
     thread::sleep(Duration::from_millis(1500));
     let quiet = read_back("tcpdump", &ours);
     // Then a flood, and the writer killed in the middle of it.
-    let mut hping = lab.cmd(&lab.client, "hping3");
-    hping.args([
-        "-q",
-        "-S",
-        "-p",
-        &FLOOD_PORT.to_string(),
-        "-i",
-        "u500",
-        "-c",
-        "10000",
-    ]);
-    hping.arg(&lab.server_addr);
+    let port = FLOOD_PORT.to_string();
+    let hping = hping3(&lab, &["-S", "-p", &port, "-i", "u500", "-c", "10000"]);
     let flood = Running::start(hping);
     thread::sleep(Duration::from_millis(1500));
     writer.signal(Signal::SIGKILL);
@@ -229,7 +186,7 @@ fn count_with_write_stops_after_n_packets_saved() {
     let scratch = Scratch::new("count");
     let file = scratch.path("five.pcap");
     let _server = listen(&lab, OPEN_PORT);
-    let writer = start(&lab, "synack", &["-c", "5", "-i", iface, "-w", &file]);
+    let writer = lab.capture("synack", &["-c", "5", "-i", iface, "-w", &file]);
     connect_to_server(
         &lab,
         &[

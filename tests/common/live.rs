@@ -16,7 +16,7 @@ use nix::unistd::Pid;
 
 use super::netns::NetnsPair;
 
-fn must(cmd: &mut Command) -> Output {
+pub fn must(cmd: &mut Command) -> Output {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
@@ -27,6 +27,9 @@ fn must(cmd: &mut Command) -> Output {
     );
     out
 }
+
+/// How long a capture may take to end once asked to.
+pub const LIMIT: Duration = Duration::from_secs(15);
 
 /// Two hosts: `client` and `server` are the namespaces, `*_iface` their ends
 /// of the veth pair, `*_addr` their IPv4 addresses.
@@ -93,6 +96,23 @@ impl Lab {
     /// synack inside `ns`.
     pub fn synack(&self, ns: &str) -> Command {
         self.cmd(ns, env!("CARGO_BIN_EXE_synack"))
+    }
+
+    /// Start `program` (synack or tcpdump) capturing in the server namespace
+    /// and wait until it listens. tcpdump always runs in immediate mode: when
+    /// interrupted it drops what the kernel still holds, and it is the oracle.
+    pub fn capture(&self, program: &str, args: &[&str]) -> Running {
+        let mut cmd = if program == "synack" {
+            self.synack(&self.server)
+        } else {
+            let mut c = self.cmd(&self.server, program);
+            c.arg("--immediate-mode");
+            c
+        };
+        cmd.args(args);
+        let running = Running::start(cmd);
+        running.wait_listening();
+        running
     }
 
     /// Drop TCP SYNs to `port` on the server after capture saw them (the input

@@ -2,9 +2,15 @@
 //! Python programs so that what happens on the wire is exactly what the test
 //! asked for.
 
+use std::process::Command;
 use std::time::Duration;
 
-use super::live::{Lab, Running};
+use super::live::{must, Lab, Running};
+
+/// A port the server listens on, one it refuses, one whose SYNs it drops.
+pub const OPEN_PORT: u16 = 7001;
+pub const CLOSED_PORT: u16 = 7002;
+pub const DROPPED_PORT: u16 = 7003;
 
 /// Accepts connections forever, reads what the client sends, closes.
 const SERVER: &str = r#"
@@ -75,22 +81,23 @@ pub fn connect_to_server(lab: &Lab, attempts: &[(u16, Duration)]) -> Vec<String>
     connect(lab, &lab.client, &lab.server_addr, attempts)
 }
 
+/// hping3 in the client namespace, aimed at the server.
+pub fn hping3(lab: &Lab, args: &[&str]) -> Command {
+    let mut cmd = lab.cmd(&lab.client, "hping3");
+    cmd.arg("-q").args(args).arg(&lab.server_addr);
+    cmd
+}
+
 /// `count` SYNs to `port` from hping3 in the client namespace, one every
 /// `interval_us` microseconds, each from a new source port.
 pub fn syn_flood(lab: &Lab, port: u16, count: u32, interval_us: u32) {
-    lab.run(
-        &lab.client,
-        "hping3",
-        &[
-            "-q",
-            "-S",
-            "-p",
-            &port.to_string(),
-            "-c",
-            &count.to_string(),
-            "-i",
-            &format!("u{interval_us}"),
-            &lab.server_addr,
-        ],
+    let (port, count, interval) = (
+        port.to_string(),
+        count.to_string(),
+        format!("u{interval_us}"),
     );
+    must(&mut hping3(
+        lab,
+        &["-S", "-p", &port, "-c", &count, "-i", &interval],
+    ));
 }
