@@ -2,7 +2,8 @@
 //! BPF filter that may sit in front of either.
 //!
 //! Every source hands out [`Frame`]s one at a time through [`FrameSource`]; the
-//! frame borrows the source's buffer, so nothing is copied or allocated per packet.
+//! frame borrows the source's buffer, so nothing is allocated per packet (a live
+//! capture copies each packet once, out of libpcap's buffer into its own).
 //! A live source also says when it is idle ([`Event::Idle`]), so that consumers
 //! can flush output and fire timeouts while the wire is quiet.
 
