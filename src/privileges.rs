@@ -3,7 +3,7 @@
 
 use std::ffi::CString;
 
-use nix::unistd::{getuid, initgroups, setgid, setuid, User};
+use nix::unistd::{geteuid, getuid, initgroups, setgid, setuid, User};
 
 /// The user a root process becomes when `-Z` is not given, chosen when
 /// synack is built (`SYNACK_USER=...`, like tcpdump's `--with-user`).
@@ -12,26 +12,13 @@ pub const DEFAULT_USER: &str = match option_env!("SYNACK_USER") {
     None => "nobody",
 };
 
-/// What became of the process's privileges.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Dropped {
-    /// Now running as this user.
-    To(String),
-    /// Not running as root: there is nothing to give up.
-    NotRoot,
-    /// `-Z root`: asked to stay root.
-    KeptRoot,
-}
-
 /// Become `user` (or [`DEFAULT_USER`]) if running as root: supplementary
-/// groups, then group, then user, so that nothing can be regained.
-pub fn drop_root(user: Option<&str>) -> Result<Dropped, String> {
-    if !getuid().is_root() && !nix::unistd::geteuid().is_root() {
-        return Ok(Dropped::NotRoot);
-    }
+/// groups, then group, then user, so that nothing can be regained. Nothing to
+/// do when not root, or for `-Z root`.
+pub fn drop_root(user: Option<&str>) -> Result<(), String> {
     let name = user.unwrap_or(DEFAULT_USER);
-    if name == "root" {
-        return Ok(Dropped::KeptRoot);
+    if (!getuid().is_root() && !geteuid().is_root()) || name == "root" {
+        return Ok(());
     }
     let account = User::from_name(name)
         .map_err(|e| format!("cannot look up user '{name}': {e}"))?
@@ -53,5 +40,5 @@ pub fn drop_root(user: Option<&str>) -> Result<Dropped, String> {
     initgroups(&c_name, account.gid).map_err(fail)?;
     setgid(account.gid).map_err(fail)?;
     setuid(account.uid).map_err(fail)?;
-    Ok(Dropped::To(name.to_string()))
+    Ok(())
 }
