@@ -233,28 +233,6 @@ pub fn run_print(args: &PrintArgs) -> Result<(), Failure> {
     result
 }
 
-/// Feed every frame that passes the filter to `f` until the input ends or
-/// `f` answers `false`.
-pub fn each_frame(
-    source: &mut dyn FrameSource,
-    filter: &mut Option<BpfFilter>,
-    mut f: impl FnMut(&crate::source::Frame<'_>) -> Result<bool, Failure>,
-) -> Result<(), Failure> {
-    loop {
-        let frame = match source.next_frame() {
-            Ok(Some(frame)) => frame,
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(Failure::from(e)),
-        };
-        if filter.as_mut().is_some_and(|bpf| !bpf.matches(&frame)) {
-            continue;
-        }
-        if !f(&frame)? {
-            return Ok(());
-        }
-    }
-}
-
 /// `synack handshakes`.
 pub fn run_handshakes(args: &crate::cli::HandshakeArgs) -> Result<(), Failure> {
     crate::handshakes::run(args)

@@ -4,21 +4,23 @@
 //! A capture file is read with [`Emit::InOrder`] (records in the order of their
 //! first packet, each once its connection is over); a live source (one without
 //! a file position) gets [`Emit::WhenFinal`]: each record is written and
-//! flushed as soon as its verdict is final. A live source should also call
-//! [`Tracker::advance_to`] with the clock on its read timeouts, so that
-//! unanswered attempts are judged while the wire is quiet.
+//! flushed as soon as its verdict is final. While a live source is idle the
+//! tracker is advanced to the wall clock ([`Tracker::advance_to`]), so that
+//! unanswered attempts are judged while the wire is quiet; an interrupt ends
+//! the input, and every attempt still open is judged as of then.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::app::{each_frame, open_filter, open_input, Failure, Output};
+use crate::app::{announce, Failure, Output};
 use crate::cli::{HandshakeArgs, HandshakeFormat};
+use crate::input::{Flow, Input};
 use crate::report::csv::CsvWriter;
 use crate::report::table::TableWriter;
 use crate::report::{jsonl, Record, Selection, Summary};
-use crate::source::Precision;
+use crate::source::{Event, Precision};
 use crate::track::heuristics::DetectorConfig;
 use crate::track::{Attempt, Emit, Tracker, TrackerConfig, TrackerStats};
 
@@ -108,8 +110,11 @@ fn progress_bar(total: Option<u64>, wanted: bool) -> Option<ProgressBar> {
 }
 
 pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
-    let mut source = open_input(&args.input)?;
-    let mut filter = open_filter(&args.input, source.as_ref())?;
+    let mut input = Input::open(&args.input)?;
+    let source = input.source();
+    if source.is_live() {
+        announce(source);
+    }
     // A file has a position; a live source streams each record when final.
     let emit = if source.position().is_some() {
         Emit::InOrder
@@ -142,12 +147,25 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
     sink.start(&mut buf);
     let limit = args.input.count.unwrap_or(u64::MAX);
     let mut taken: u64 = 0;
-    let result = each_frame(source.as_mut(), &mut filter, |frame| {
+    let result = input.run(|event| {
         if taken >= limit || out.closed {
-            return Ok(false);
+            return Ok(Flow::Stop);
         }
-        taken += 1;
-        tracker.observe(frame);
+        match event {
+            Event::Frame(frame) => {
+                taken += 1;
+                tracker.observe(&frame);
+                if taken % 8192 == 0 {
+                    if let Some(bar) = &bar {
+                        bar.set_position(frame.offset);
+                        bar.set_message(format!("{} attempts", tracker.stats().attempts));
+                    }
+                }
+            }
+            // The wire is quiet: attempts whose timeout passed are judged now.
+            Event::Idle { now } => tracker.advance_to(now),
+            Event::End => return Ok(Flow::Stop),
+        }
         while let Some(a) = tracker.next_finished() {
             sink.record(&a, &mut buf);
         }
@@ -158,13 +176,11 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
                 out.flush()?;
             }
         }
-        if taken % 8192 == 0 {
-            if let Some(bar) = &bar {
-                bar.set_position(frame.offset);
-                bar.set_message(format!("{} attempts", tracker.stats().attempts));
-            }
-        }
-        Ok(true)
+        Ok(if taken >= limit || out.closed {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
     });
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -179,5 +195,6 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
     sink.end(&tracker.stats(), &mut buf);
     out.write(&mut buf)?;
     out.flush()?;
+    input.finish()?;
     result
 }
