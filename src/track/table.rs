@@ -294,7 +294,6 @@ impl Tracker {
 
     fn insert(&mut self, key: FlowKey, a: Box<Attempt>) {
         self.live.insert(a.index, (key, a.first_time.sec));
-        self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
         self.table.insert(
             key,
             Slot {
@@ -476,6 +475,8 @@ impl Tracker {
             }
             self.stats.evicted += self.remove_slot(due.key, EndReason::Evicted);
         }
+        // Counted once the cap is enforced: the most held between packets.
+        self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
         while self.waiting.len() > self.cfg.max_waiting.max(1) {
             let head = *self.waiting.keys().next().expect("non-empty");
             match self.live.first_key_value() {

@@ -1,0 +1,83 @@
+//! Every record through every report format, with what each format promises:
+//! JSON Lines parse and carry the record's id and verdict, CSV rows have the
+//! header's fields, table rows are one line, the summary counts every record,
+//! and no control character but the newline comes out.
+
+use synack::report::csv::{CsvWriter, HEADER};
+use synack::report::table::TableWriter;
+use synack::report::{jsonl, Record, Selection, Summary};
+use synack::source::Precision;
+use synack::track::heuristics::DetectorConfig;
+use synack::track::{Attempt, TrackerStats, Verdict};
+
+/// Reports are UTF-8 text of synack's own words (`µs`): no control
+/// character but the newline may reach the terminal.
+fn assert_printable(what: &str, out: &[u8]) {
+    let text = std::str::from_utf8(out).unwrap_or_else(|e| panic!("{what}: {e}"));
+    if let Some(bad) = text.chars().find(|&c| c != '\n' && c.is_control()) {
+        panic!("{what}: {bad:?} in {text:?}");
+    }
+}
+
+/// Render `records` (numbered from 1) in every format and check each output.
+pub fn check(
+    records: &[Box<Attempt>],
+    stats: &TrackerStats,
+    precision: Precision,
+    detectors: &DetectorConfig,
+    slow_ms: Option<f64>,
+) {
+    let mut table = TableWriter::new(false);
+    let csv = CsvWriter::new();
+    let mut summary = Summary::new();
+    let mut selected = Summary::new();
+    let selection = Selection {
+        verdicts: Vec::new(),
+        failed: false,
+        slow_ms,
+    };
+    let mut buf = Vec::new();
+    for (i, a) in records.iter().enumerate() {
+        let id = i as u64 + 1;
+        let r = Record::new(id, a, precision, detectors);
+        let verdict = r.analysis.verdict;
+
+        buf.clear();
+        jsonl::write(&r, &mut buf);
+        assert_printable("jsonl", &buf);
+        assert_eq!(buf.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
+        let v: serde_json::Value = serde_json::from_slice(&buf).expect("a JSON object");
+        assert_eq!(v["id"].as_u64(), Some(id));
+        assert_eq!(v["verdict"].as_str(), Some(verdict.name()));
+
+        buf.clear();
+        csv.row(&r, &mut buf);
+        assert_printable("csv", &buf);
+        let mut rows = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&buf[..]);
+        let row = rows.records().next().expect("a row").expect("valid CSV");
+        assert_eq!(row.len(), HEADER.len(), "fields of {row:?}");
+        assert_eq!(&row[0], id.to_string());
+        assert_eq!(&row[7], verdict.name());
+
+        buf.clear();
+        table.row(&r, &mut buf);
+        assert_printable("table", &buf);
+        assert_eq!(buf.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
+        assert!(buf.ends_with(b"\n"));
+
+        summary.add(&r);
+        if selection.matches(&r) {
+            selected.add(&r);
+        }
+    }
+    let counted: u64 = Verdict::ALL.iter().map(|&v| summary.count(v)).sum();
+    assert_eq!(counted, records.len() as u64, "the summary counts each record");
+    for v in Verdict::ALL {
+        assert!(selected.count(v) <= summary.count(v));
+    }
+    buf.clear();
+    summary.write_text(stats, &mut buf);
+    assert_printable("summary", &buf);
+}
