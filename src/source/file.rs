@@ -291,7 +291,11 @@ impl CaptureFile {
             unreachable!("ng_block on a legacy reader")
         };
         if self.pending > 0 {
-            reader.consume(self.pending);
+            // Without the shift: `consume` moves the unread half of the
+            // buffer to its front each time half of it was read, which
+            // copies the whole file once more; `refill` moves only the
+            // partial record that is left.
+            reader.consume_noshift(self.pending);
             self.pending = 0;
         }
         let fail = |msg: String| SourceError::new(&origin, Some(offset), msg);
@@ -493,7 +497,11 @@ impl CaptureFile {
             unreachable!("next_legacy on a pcapng reader")
         };
         if self.pending > 0 {
-            reader.consume(self.pending);
+            // Without the shift: `consume` moves the unread half of the
+            // buffer to its front each time half of it was read, which
+            // copies the whole file once more; `refill` moves only the
+            // partial record that is left.
+            reader.consume_noshift(self.pending);
             self.pending = 0;
         }
         let fail = |msg: String| SourceError::new(&self.origin, Some(offset), msg);
