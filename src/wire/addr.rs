@@ -6,11 +6,12 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use crate::print::out::ShortText;
 
 /// An IPv4 or IPv6 address, compact and `Copy`, ordered by version then bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Addr {
     V4([u8; 4]),
     V6([u8; 16]),
@@ -51,6 +52,17 @@ impl Addr {
         match *self {
             Addr::V4(a) => std::net::IpAddr::from(a),
             Addr::V6(a) => std::net::IpAddr::from(a),
+        }
+    }
+}
+
+/// One word per address: hashed in one round, where the derived hash feeds
+/// the variant, the length and each byte.
+impl Hash for Addr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Addr::V4(a) => state.write_u32(u32::from_ne_bytes(*a)),
+            Addr::V6(a) => state.write_u128(u128::from_ne_bytes(*a)),
         }
     }
 }
