@@ -5,8 +5,8 @@
 //! first packet, each once its connection is over); a live source (one without
 //! a file position) gets [`Emit::WhenFinal`]: each record is written and
 //! flushed as soon as its verdict is final. A live source should also call
-//! [`Tracker::advance_to`] with the clock on its read timeouts, so that
-//! unanswered attempts are judged while the wire is quiet.
+//! [`crate::track::Tracker::advance_to`] with the clock on its read
+//! timeouts, so that unanswered attempts are judged while the wire is quiet.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -15,12 +15,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app::{each_frame, open_filter, open_input, Failure, Output};
 use crate::cli::{HandshakeArgs, HandshakeFormat};
+use crate::pipeline::Tracking;
 use crate::report::csv::CsvWriter;
 use crate::report::table::TableWriter;
 use crate::report::{jsonl, Record, Selection, Summary};
 use crate::source::Precision;
 use crate::track::heuristics::DetectorConfig;
-use crate::track::{Attempt, Emit, Tracker, TrackerConfig, TrackerStats};
+use crate::track::{Attempt, Emit, TrackerConfig, TrackerStats};
 
 fn seconds(name: &str, v: f64) -> Result<Duration, Failure> {
     Duration::try_from_secs_f64(v)
@@ -118,7 +119,14 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
     };
     let cfg = tracker_config(args, emit)?;
     let detectors = cfg.detectors.clone();
-    let mut tracker = Tracker::new(cfg);
+    // Tracking on a thread of its own pays off for files, read as fast as
+    // they can be; a live source streams each record at once.
+    let threads = if emit == Emit::InOrder {
+        args.threads
+    } else {
+        1
+    };
+    let mut tracker = Tracking::new(cfg, threads);
     let colour = std::io::stdout().is_terminal()
         && !std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut sink = Sink {

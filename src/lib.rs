@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cli;
 pub mod handshakes;
+pub mod pipeline;
 pub mod print;
 pub mod report;
 pub mod source;
