@@ -54,6 +54,9 @@ pub(super) struct Timeouts {
     lanes: [VecDeque<Due>; 3],
     out_of_order: BinaryHeap<Reverse<Due>>,
     generation: u64,
+    /// The earliest deadline queued (`i128::MAX` when none): asked after
+    /// every packet, it is kept rather than found among the fronts.
+    earliest: i128,
 }
 
 /// Where the earliest entry is.
@@ -68,6 +71,7 @@ impl Timeouts {
             lanes: Default::default(),
             out_of_order: BinaryHeap::new(),
             generation: 0,
+            earliest: i128::MAX,
         }
     }
 
@@ -80,6 +84,7 @@ impl Timeouts {
             generation: self.generation,
             slot,
         };
+        self.earliest = self.earliest.min(at);
         let lane = &mut self.lanes[wait as usize];
         if lane.back().map_or(true, |last| last.at <= at) {
             lane.push_back(due);
@@ -109,15 +114,16 @@ impl Timeouts {
             Front::Lane(i) => self.lanes[i].pop_front(),
             Front::Heap => self.out_of_order.pop().map(|Reverse(d)| d),
         };
+        self.earliest = self.front().map_or(i128::MAX, |(_, d)| d.at);
         Some(due)
     }
 
     /// Take the earliest entry if it is due by `now`.
     pub fn pop_due(&mut self, now: i128) -> Option<Due> {
-        match self.front() {
-            Some((_, due)) if due.at <= now => self.pop(),
-            _ => None,
+        if self.earliest > now {
+            return None;
         }
+        self.pop()
     }
 
     pub fn clear(&mut self) {
@@ -125,6 +131,7 @@ impl Timeouts {
             lane.clear();
         }
         self.out_of_order.clear();
+        self.earliest = i128::MAX;
     }
 }
 
