@@ -68,6 +68,15 @@ impl Sink {
 
     fn record(&mut self, a: &Attempt, buf: &mut Vec<u8>) {
         self.next_id += 1;
+        if self.summary_only {
+            // The summary reads three things: no need to derive the rest.
+            let verdict = crate::track::analysis::verdict(a);
+            let handshake = crate::track::rtt::handshake_time(a);
+            if self.selection.matches_verdict(verdict, handshake) {
+                self.summary.add_verdict(verdict, handshake, a.server);
+            }
+            return;
+        }
         let r = Record::new(self.next_id, a, self.precision, &self.detectors);
         if !self.selection.matches(&r) {
             return;
