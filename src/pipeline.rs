@@ -54,12 +54,14 @@ impl Batch {
     }
 }
 
-/// What the tracking thread hands back.
-enum Back {
+/// What the tracking thread hands back after each batch: the records it
+/// finished, its counts, and the emptied batch (none at the end).
+struct Back {
     // The tracker hands out boxed records; passing the boxes on copies none.
     #[allow(clippy::vec_box)]
-    Records(Vec<Box<Attempt>>, TrackerStats),
-    Empty(Batch),
+    records: Vec<Box<Attempt>>,
+    stats: TrackerStats,
+    empty: Option<Batch>,
 }
 
 /// A tracker here, or on a thread of its own.
@@ -76,6 +78,9 @@ pub struct Remote {
     batch: Batch,
     spare: Vec<Batch>,
     ready: VecDeque<Box<Attempt>>,
+    /// A batch was sent since the channel back was last read: records come
+    /// back only after batches, so it is not polled after every frame.
+    sent: bool,
     /// As of the last batch tracked; final once finished.
     stats: TrackerStats,
 }
@@ -97,6 +102,7 @@ impl Tracking {
             batch: Batch::new(),
             spare: Vec::new(),
             ready: VecDeque::new(),
+            sent: false,
             stats: TrackerStats::default(),
         }))
     }
@@ -122,7 +128,8 @@ impl Tracking {
         match self {
             Tracking::Here(t) => t.next_finished(),
             Tracking::Elsewhere(r) => {
-                if r.ready.is_empty() {
+                if r.ready.is_empty() && r.sent {
+                    r.sent = false;
                     while let Ok(back) = r.back.try_recv() {
                         r.take(back);
                     }
@@ -159,16 +166,13 @@ impl Remote {
             // Fails only if the tracking thread is gone; `finish` says why.
             let _ = to_tracker.send(batch);
         }
+        self.sent = true;
     }
 
     fn take(&mut self, back: Back) {
-        match back {
-            Back::Empty(b) => self.spare.push(b),
-            Back::Records(records, stats) => {
-                self.ready.extend(records);
-                self.stats = stats;
-            }
-        }
+        self.ready.extend(back.records);
+        self.stats = back.stats;
+        self.spare.extend(back.empty);
     }
 
     fn finish(&mut self) {
@@ -216,13 +220,21 @@ fn track(mut tracker: Tracker, batches: Receiver<Batch>, to_reader: Sender<Back>
         batch.packets.clear();
         batch.skipped.clear();
         // A send fails only once the reading side is gone: nothing is wanted.
-        let _ = to_reader.send(Back::Empty(batch));
-        let _ = to_reader.send(Back::Records(std::mem::take(&mut records), tracker.stats()));
+        let _ = to_reader.send(Back {
+            records: std::mem::take(&mut records),
+            stats: tracker.stats(),
+            empty: Some(batch),
+        });
     }
     tracker.finish();
     while let Some(a) = tracker.next_finished() {
         records.push(a);
     }
-    let _ = to_reader.send(Back::Records(records, tracker.stats()));
+    let stats = tracker.stats();
+    let _ = to_reader.send(Back {
+        records,
+        stats,
+        empty: None,
+    });
     tracker
 }
