@@ -89,9 +89,11 @@ impl Summary {
             return None;
         }
         let mut v = self.samples.clone();
-        v.sort_by(|a, b| a.total_cmp(b));
         let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
-        Some(v[rank.min(v.len()) - 1])
+        // The value of that rank, without sorting all the others.
+        let at = rank.min(v.len()) - 1;
+        let (_, value, _) = v.select_nth_unstable_by(at, |a, b| a.total_cmp(b));
+        Some(*value)
     }
 
     pub fn max(&self) -> Option<f64> {
