@@ -231,6 +231,11 @@ pub struct HandshakeArgs {
     /// No progress bar (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Track on a thread of its own while this one reads, decodes and
+    /// reports (2 or more); the output is the same as with one thread.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
 }
 
 pub fn parse_verdict(s: &str) -> Result<crate::track::Verdict, String> {

@@ -17,12 +17,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::app::{announce, Failure, Output};
 use crate::cli::{HandshakeArgs, HandshakeFormat};
 use crate::input::{Flow, Input};
+use crate::pipeline::Tracking;
 use crate::report::csv::CsvWriter;
 use crate::report::table::TableWriter;
 use crate::report::{jsonl, Record, Selection, Summary};
 use crate::source::{Event, Precision};
 use crate::track::heuristics::DetectorConfig;
-use crate::track::{Attempt, Emit, Tracker, TrackerConfig, TrackerStats};
+use crate::track::{Attempt, Emit, TrackerConfig, TrackerStats};
 
 fn seconds(name: &str, v: f64) -> Result<Duration, Failure> {
     Duration::try_from_secs_f64(v)
@@ -69,6 +70,15 @@ impl Sink {
 
     fn record(&mut self, a: &Attempt, buf: &mut Vec<u8>) {
         self.next_id += 1;
+        if self.summary_only {
+            // The summary reads three things: no need to derive the rest.
+            let verdict = crate::track::analysis::verdict(a);
+            let handshake = crate::track::rtt::handshake_time(a);
+            if self.selection.matches_verdict(verdict, handshake) {
+                self.summary.add_verdict(verdict, handshake, a.server);
+            }
+            return;
+        }
         let r = Record::new(self.next_id, a, self.precision, &self.detectors);
         if !self.selection.matches(&r) {
             return;
@@ -123,7 +133,14 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
     };
     let cfg = tracker_config(args, emit)?;
     let detectors = cfg.detectors.clone();
-    let mut tracker = Tracker::new(cfg);
+    // Tracking on a thread of its own pays off for files, read as fast as
+    // they can be; a live source streams each record at once.
+    let threads = if emit == Emit::InOrder {
+        args.threads
+    } else {
+        1
+    };
+    let mut tracker = Tracking::new(cfg, threads);
     let colour = std::io::stdout().is_terminal()
         && !std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut sink = Sink {

@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod handshakes;
 pub mod input;
+pub mod pipeline;
 pub mod print;
 pub mod privileges;
 pub mod report;

@@ -10,7 +10,8 @@ use std::thread;
 use std::time::Duration;
 
 use common::live::{
-    assert_same_packets, must, packet_lines, read_lines, statistics, Lab, Running, LIMIT,
+    assert_same_packets, must, packet_lines, read_lines, statistics, wait_until_settled, Lab,
+    Running, LIMIT,
 };
 use common::traffic::{
     connect, connect_to_server, hping3, listen, syn_flood, CLOSED_PORT, DROPPED_PORT, OPEN_PORT,
@@ -24,7 +25,7 @@ fn secs(s: f64) -> Duration {
 /// Interrupt both captures (after the kernel had time to hand over the last
 /// packets to tcpdump's immediate-mode socket) and return their outputs.
 fn interrupt(ours: Running, theirs: Running) -> ((String, String), (String, String)) {
-    thread::sleep(Duration::from_millis(300));
+    wait_until_settled(&ours, &theirs);
     ours.signal(Signal::SIGINT);
     theirs.signal(Signal::SIGINT);
     let (status, out, err) = ours.finish(LIMIT);
@@ -80,7 +81,7 @@ fn printed_lines_match_tcpdump_for_open_closed_dropped_and_flooded_ports() {
     assert_eq!(count("7003 > "), 0);
 
     let listening =
-        format!("listening on {iface}, link-type EN10MB (Ethernet), snapshot length 262144 bytes");
+        format!("listening on {iface}, link-type EN10MB (Ethernet), snapshot length 512 bytes");
     assert!(err.lines().any(|l| l == listening), "{err}");
     assert!(terr.lines().any(|l| l == listening), "{terr}");
     let (captured, received, dropped) = statistics(&err);

@@ -3,7 +3,7 @@
 //! when dropped, and the reading of tcpdump-style output the tests compare.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
@@ -106,9 +106,19 @@ impl Lab {
             self.synack(&self.server)
         } else {
             let mut c = self.cmd(&self.server, program);
-            c.arg("--immediate-mode");
+            // Line-buffered, so the test can see what it has printed so far.
+            c.args(["--immediate-mode", "-l"]);
             c
         };
+        // Both take a large kernel buffer and, unless the test sets one, a
+        // short snapshot: in immediate mode libpcap gives every packet a ring
+        // slot of the snapshot length, and with the default (256 KiB) the ring
+        // holds eight packets, so a busy machine drops packets in one capture
+        // and not in the other.
+        cmd.args(["-B", "32768"]);
+        if !args.contains(&"-s") {
+            cmd.args(["-s", "512"]);
+        }
         cmd.args(args);
         let running = Running::start(cmd);
         running.wait_listening();
@@ -130,6 +140,8 @@ impl Lab {
 pub struct Running {
     child: Child,
     stdout: Option<JoinHandle<String>>,
+    /// What the process has written to standard output so far.
+    stdout_seen: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
     stderr_reader: Option<JoinHandle<()>>,
     listening: Receiver<()>,
@@ -153,11 +165,19 @@ impl Running {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        let stdout_seen = Arc::new(Mutex::new(String::new()));
         let stdout = if collect_stdout {
-            let mut out = child.stdout.take().unwrap();
+            let out = child.stdout.take().unwrap();
+            let seen = Arc::clone(&stdout_seen);
             Some(thread::spawn(move || {
                 let mut s = String::new();
-                let _ = out.read_to_string(&mut s);
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    s.push_str(&line);
+                    s.push('\n');
+                    let mut v = seen.lock().unwrap();
+                    v.push_str(&line);
+                    v.push('\n');
+                }
                 s
             }))
         } else {
@@ -183,6 +203,7 @@ impl Running {
         Running {
             child,
             stdout,
+            stdout_seen,
             stderr,
             stderr_reader: Some(stderr_reader),
             listening,
@@ -213,6 +234,11 @@ impl Running {
 
     pub fn signal(&self, signal: Signal) {
         kill(Pid::from_raw(self.child.id() as i32), signal).expect("signal the process");
+    }
+
+    /// Standard output so far (when collected).
+    pub fn stdout_now(&self) -> String {
+        self.stdout_seen.lock().unwrap().clone()
     }
 
     /// Standard error so far.
@@ -355,6 +381,31 @@ pub fn assert_same_packets(tcpdump: &[Line], synack: &[Line]) {
     }
 }
 
+/// Wait until two running captures have printed the same number of lines and
+/// neither has printed more for a while (at most a few seconds): packets still
+/// in flight when the traffic ends must reach both before they are stopped,
+/// since tcpdump drops what it has not read when it is interrupted.
+pub fn wait_until_settled(a: &Running, b: &Running) {
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let mut last = (usize::MAX, usize::MAX);
+    let mut stable_since = Instant::now();
+    loop {
+        let now = (
+            a.stdout_now().lines().count(),
+            b.stdout_now().lines().count(),
+        );
+        if now != last {
+            last = now;
+            stable_since = Instant::now();
+        } else if now.0 == now.1 && stable_since.elapsed() > Duration::from_millis(300) {
+            return;
+        }
+        if Instant::now() > deadline {
+            return;
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
+}
 /// The numbers of tcpdump's closing statistics lines in `stderr`:
 /// (captured, received by filter, dropped by kernel).
 pub fn statistics(stderr: &str) -> (u64, u64, u64) {
