@@ -46,7 +46,10 @@ fn every_capture_exits_as_tcpdump_did_with_its_lines() {
     }
     println!("{agree} captures exit as tcpdump did, with the same TCP lines");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(agree >= 127, "the corpus holds 127 captures, {agree} checked");
+    assert!(
+        agree >= 127,
+        "the corpus holds 127 captures, {agree} checked"
+    );
 }
 
 #[test]
@@ -102,5 +105,8 @@ fn every_capture_cut_short_ends_as_tcpdump_ends_it() {
     std::fs::remove_dir_all(&dir).ok();
     println!("{checked} cut captures end as tcpdump ends them ({failed_runs} with an error)");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(failed_runs > 100, "most cuts land inside a record: {failed_runs}");
+    assert!(
+        failed_runs > 100,
+        "most cuts land inside a record: {failed_runs}"
+    );
 }

@@ -110,7 +110,10 @@ fn same_as_tcpdump(path: &Path, offset: Option<usize>, user: Option<&str>) -> Ou
             );
         }
     } else {
-        assert!(offset.is_none(), "{path:?}: damage at {offset:?} went unnoticed");
+        assert!(
+            offset.is_none(),
+            "{path:?}: damage at {offset:?} went unnoticed"
+        );
     }
     ours
 }
@@ -437,7 +440,11 @@ fn a_file_that_grows_while_read() {
     let all = tcp_lines(&String::from_utf8_lossy(&theirs.stdout));
     let got = tcp_lines(&String::from_utf8_lossy(&ours.stdout));
     assert!(got.len() <= all.len());
-    assert_eq!(got[..], all[..got.len()], "a prefix of the whole file's lines");
+    assert_eq!(
+        got[..],
+        all[..got.len()],
+        "a prefix of the whole file's lines"
+    );
     match ours.status.code() {
         Some(0) => {}
         Some(1) => {

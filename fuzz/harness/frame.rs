@@ -52,7 +52,10 @@ pub fn run(data: &[u8]) {
         for p in printers.iter_mut() {
             p.print(&frame, &mut out);
             p.print(&frame, &mut out);
-            if let Some(bad) = out.iter().find(|&&b| b != b'\n' && !(b' '..=b'~').contains(&b)) {
+            if let Some(bad) = out
+                .iter()
+                .find(|&&b| b != b'\n' && !(b' '..=b'~').contains(&b))
+            {
                 panic!(
                     "byte 0x{bad:02x} printed: {:?}",
                     String::from_utf8_lossy(&out)

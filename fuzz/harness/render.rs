@@ -73,7 +73,11 @@ pub fn check(
         }
     }
     let counted: u64 = Verdict::ALL.iter().map(|&v| summary.count(v)).sum();
-    assert_eq!(counted, records.len() as u64, "the summary counts each record");
+    assert_eq!(
+        counted,
+        records.len() as u64,
+        "the summary counts each record"
+    );
     for v in Verdict::ALL {
         assert!(selected.count(v) <= summary.count(v));
     }

@@ -183,7 +183,15 @@ fn attempt(b: &mut Bytes<'_>, index: u64) -> Attempt {
         Origin::Syn
     };
     let (client, server) = (b.endpoint(v6), b.endpoint(v6));
-    let mut a = Attempt::new(index, b.u64(), first, if v6 { 6 } else { 4 }, origin, client, server);
+    let mut a = Attempt::new(
+        index,
+        b.u64(),
+        first,
+        if v6 { 6 } else { 4 },
+        origin,
+        client,
+        server,
+    );
     a.last_time = b.time(base);
     a.packets = b.u64();
     a.client_isn = b.opt(Bytes::u32);
