@@ -166,6 +166,9 @@ fn ordinary_records(path: &Path) -> HashMap<u64, serde_json::Value> {
         for field in ["id", "first_frame", "heuristics", "end_reason"] {
             r.as_object_mut().unwrap().remove(field);
         }
+        for event in r["events"].as_array_mut().unwrap() {
+            event.as_object_mut().unwrap().remove("frame");
+        }
         assert!(
             by_port.insert(port, r).is_none(),
             "one record for client port {port}"
@@ -190,14 +193,26 @@ fn ordinary_connections_keep_their_verdicts_through_floods_and_storms() {
         .args(["-v", "-o"])
         .arg(&stats)
         .arg(env!("CARGO_BIN_EXE_synack"))
-        .args(["handshakes", "--summary", "--max-live", &MAX_LIVE.to_string(), "-r"])
+        .args([
+            "handshakes",
+            "--summary",
+            "--max-live",
+            &MAX_LIVE.to_string(),
+            "-r",
+        ])
         .arg(&attacked)
         .output()
         .expect("/usr/bin/time (apt-get install time)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary = String::from_utf8(out.stdout).unwrap();
     let counter = |after: &str| -> u64 {
-        let at = summary.find(after).unwrap_or_else(|| panic!("{after} in {summary}"));
+        let at = summary
+            .find(after)
+            .unwrap_or_else(|| panic!("{after} in {summary}"));
         summary[..at]
             .split_whitespace()
             .last()
@@ -205,7 +220,11 @@ fn ordinary_connections_keep_their_verdicts_through_floods_and_storms() {
             .parse()
             .unwrap()
     };
-    let (evicted, frames) = (counter(" evicted"), counter(" frames"));
+    let (evicted, flushed, frames) = (
+        counter(" evicted"),
+        counter(" flushed early"),
+        counter(" frames"),
+    );
     let peak: u64 = summary
         .split("at most ")
         .nth(1)
@@ -215,17 +234,30 @@ fn ordinary_connections_keep_their_verdicts_through_floods_and_storms() {
     let report = std::fs::read_to_string(&stats).unwrap();
     let rss_kb: u64 = report
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
         .and_then(|v| v.parse().ok())
         .expect("peak RSS");
     println!(
-        "{frames} frames: at most {peak} live (cap {MAX_LIVE}), {evicted} evicted, peak RSS {} MB",
+        "{frames} frames: at most {peak} live (cap {MAX_LIVE}), {evicted} evicted, {flushed} flushed early, peak RSS {} MB",
         rss_kb / 1024
     );
     let packets = FLOOD_SYNS + STORM_RSTS + u64::from(CONNECTIONS) * (9 + u64::from(FORGED_RSTS));
     assert_eq!(frames, packets);
-    assert_eq!(peak, MAX_LIVE as u64, "the flood fills the table to its cap, no further");
-    assert!(evicted > FLOOD_SYNS / 2, "{evicted} evicted");
+    assert_eq!(
+        peak, MAX_LIVE as u64,
+        "the flood fills the table to its cap, no further"
+    );
+    // No flood SYN is answered, and only the seventh stamped 20 s early can
+    // reach its 60 s handshake timeout before the capture ends: the rest of
+    // what the cap cannot hold leaves early, evicted (the longest idle first)
+    // or flushed (holding back in-order output), and is counted.
+    assert!(
+        evicted + flushed >= FLOOD_SYNS - MAX_LIVE as u64 - FLOOD_SYNS / 7,
+        "{evicted} evicted, {flushed} flushed"
+    );
     assert!(rss_kb < 128 * 1024, "peak RSS {rss_kb} kB");
 
     // Each ordinary connection as it is alone.
@@ -239,7 +271,10 @@ fn ordinary_connections_keep_their_verdicts_through_floods_and_storms() {
         assert_eq!(e["bytes_client_to_server"], 100 + i);
         assert_eq!(e["bytes_server_to_client"], 1000 + i);
         assert_eq!(e["ignored_rsts"], FORGED_RSTS);
-        assert_eq!((&e["syn_count"], &e["synack_count"]), (&1.into(), &1.into()));
+        assert_eq!(
+            (&e["syn_count"], &e["synack_count"]),
+            (&1.into(), &1.into())
+        );
         assert_eq!(e["close"], "fin");
         assert_eq!(g, e, "connection from port {port} under attack");
     }

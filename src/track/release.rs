@@ -75,7 +75,7 @@ impl Tracker {
     /// that holds back in-order output.
     pub(super) fn enforce_caps(&mut self) {
         while self.live.len() > self.cfg.max_live.max(1) {
-            let Some(due) = self.due.pop() else {
+            let Some(due) = self.due.pop_longest_idle() else {
                 break;
             };
             let Some(slot) = self.slots.get_mut(due.slot) else {

@@ -45,9 +45,9 @@ impl Tracker {
         cfg.max_live = cfg.max_live.min(1 << 30);
         let detectors = Detectors::new(cfg.detectors.clone());
         Tracker {
+            due: Timeouts::new(&cfg),
             cfg,
             slots: Slots::new(),
-            due: Timeouts::new(),
             live: BTreeMap::new(),
             next_index: 0,
             waiting: BTreeMap::new(),
