@@ -191,6 +191,7 @@ impl Tracker {
             ip_ecn: s.ip.ecn,
             options: s.tcp.options(),
             checksum_ok: s.checksum_ok(),
+            ip_len: s.ip_len(),
         };
         let version = s.ip.src.version();
 
