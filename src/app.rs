@@ -32,15 +32,33 @@ impl From<SourceError> for Failure {
 
 /// Output that ends quietly when the reader goes away (`| head`).
 pub struct Output {
-    out: io::StdoutLock<'static>,
+    out: Box<dyn Write>,
     pub closed: bool,
 }
 
 impl Output {
     pub fn stdout() -> Output {
         Output {
-            out: io::stdout().lock(),
+            out: Box::new(io::stdout().lock()),
             closed: false,
+        }
+    }
+
+    /// A file, created or truncated.
+    pub fn file(path: &str) -> Result<Output, Failure> {
+        let file = std::fs::File::create(path)
+            .map_err(|e| Failure::new(format!("{path}: cannot write: {e}")))?;
+        Ok(Output {
+            out: Box::new(file),
+            closed: false,
+        })
+    }
+
+    /// `-o FILE`, or standard output.
+    pub fn to(path: Option<&str>) -> Result<Output, Failure> {
+        match path {
+            Some(p) if p != "-" => Output::file(p),
+            _ => Ok(Output::stdout()),
         }
     }
 
@@ -77,26 +95,32 @@ impl Output {
     }
 }
 
+/// Open one capture file (`-` for standard input).
+pub fn open_path_source(path: &str) -> Result<Box<dyn FrameSource>, Failure> {
+    let source = open_path(path)?;
+    let lt = source.linktype();
+    if !lt.is_supported() {
+        return Err(Failure::new(format!(
+            "{path}: unsupported data link type {} ({lt})",
+            lt.0
+        )));
+    }
+    Ok(Box::new(source))
+}
+
 /// Open what the input arguments name.
 pub fn open_input(input: &InputArgs) -> Result<Box<dyn FrameSource>, Failure> {
-    match (&input.read, &input.interface) {
-        (Some(path), None) => {
-            let source = open_path(path)?;
-            let lt = source.linktype();
-            if !lt.is_supported() {
-                return Err(Failure::new(format!(
-                    "{path}: unsupported data link type {} ({lt})",
-                    lt.0
-                )));
-            }
-            Ok(Box::new(source))
-        }
-        (None, Some(_)) => Err(Failure::new(
+    match (input.read.as_slice(), &input.interface) {
+        ([path], None) => open_path_source(path),
+        ([], Some(_)) => Err(Failure::new(
             "live capture (-i) is not available in this build",
         )),
-        (Some(_), Some(_)) => Err(Failure::new("give either -r FILE or -i IFACE, not both")),
-        (None, None) => Err(Failure::new(
+        ([_, ..], Some(_)) => Err(Failure::new("give either -r FILE or -i IFACE, not both")),
+        ([], None) => Err(Failure::new(
             "no input: give -r FILE (or -r - for standard input)",
+        )),
+        ([_, _, ..], None) => Err(Failure::new(
+            "this command reads one file: give -r once (handshakes and report take several)",
         )),
     }
 }

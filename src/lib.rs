@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod handshakes;
 pub mod print;
+pub mod records;
 pub mod report;
 pub mod source;
 pub mod track;
