@@ -27,6 +27,8 @@ pub enum Command {
     Print(PrintArgs),
     /// Follow every TCP connection attempt and judge its three-way handshake.
     Handshakes(HandshakeArgs),
+    /// Judge every handshake and write one self-contained HTML page of charts.
+    Report(ReportArgs),
 }
 
 /// Where packets come from, and which of them to take.
@@ -178,6 +180,31 @@ pub struct TrackerArgs {
     /// one is evicted.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_live: usize,
+}
+
+/// How `report` reads, judges and draws.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The HTML file to write.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: String,
+
+    /// The page's title (default: the input file names).
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub tracker: TrackerArgs,
+
+    /// No progress bar (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 pub fn parse_verdict(s: &str) -> Result<crate::track::Verdict, String> {

@@ -1,8 +1,11 @@
 //! Reports on attempt records: the table for people, JSON Lines, CSV and the
 //! summary. Every format consumes the same [`Record`]s; none reads packets.
 
+pub mod aggregate;
+pub mod charts;
 pub mod conn_log;
 pub mod csv;
+pub mod html;
 pub mod jsonl;
 #[cfg(feature = "parquet")]
 pub mod parquet;

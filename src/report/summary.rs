@@ -23,8 +23,18 @@ pub struct Summary {
     failing: HashMap<Endpoint, u64>,
 }
 
-fn verdict_slot(v: Verdict) -> usize {
+/// The index of a verdict in [`Verdict::ALL`] (and in per-verdict arrays).
+pub fn verdict_slot(v: Verdict) -> usize {
     Verdict::ALL.iter().position(|x| *x == v).unwrap_or(0)
+}
+
+/// Verdicts counted as failed attempts: not established, not a simultaneous
+/// open, not a connection first seen midstream.
+pub fn is_failure(v: Verdict) -> bool {
+    !matches!(
+        v,
+        Verdict::Established | Verdict::Midstream | Verdict::SimultaneousOpen
+    )
 }
 
 impl Summary {
@@ -61,10 +71,7 @@ impl Summary {
                 }
             }
         }
-        if !matches!(
-            v,
-            Verdict::Established | Verdict::Midstream | Verdict::SimultaneousOpen
-        ) {
+        if is_failure(v) {
             let server = r.attempt.server;
             if self.failing.len() < MAX_SERVERS || self.failing.contains_key(&server) {
                 *self.failing.entry(server).or_default() += 1;
@@ -78,13 +85,27 @@ impl Summary {
 
     /// Handshake time percentile in microseconds (nearest rank).
     pub fn percentile(&self, p: f64) -> Option<f64> {
+        self.percentiles(&[p])[0]
+    }
+
+    /// Several percentiles from one sort.
+    pub fn percentiles(&self, ps: &[f64]) -> Vec<Option<f64>> {
         if self.samples.is_empty() {
-            return None;
+            return vec![None; ps.len()];
         }
         let mut v = self.samples.clone();
         v.sort_by(|a, b| a.total_cmp(b));
-        let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
-        Some(v[rank.min(v.len()) - 1])
+        ps.iter()
+            .map(|p| {
+                let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+                Some(v[rank.min(v.len()) - 1])
+            })
+            .collect()
+    }
+
+    /// More handshake times were seen than kept: percentiles are estimates.
+    pub fn sampled(&self) -> bool {
+        self.seen_samples as usize > MAX_SAMPLES
     }
 
     pub fn max(&self) -> Option<f64> {
@@ -111,13 +132,14 @@ impl Summary {
             }
         }
         let ms = |us: Option<f64>| us.map_or("-".to_string(), |u| format!("{:.3} ms", u / 1000.0));
+        let p = self.percentiles(&[50.0, 95.0]);
         let _ = writeln!(
             s,
             "handshake time: median {}, p95 {}, max {}{}",
-            ms(self.percentile(50.0)),
-            ms(self.percentile(95.0)),
+            ms(p[0]),
+            ms(p[1]),
             ms(self.max()),
-            if self.seen_samples as usize > MAX_SAMPLES {
+            if self.sampled() {
                 format!(" (percentiles from a sample of {MAX_SAMPLES})")
             } else {
                 String::new()
