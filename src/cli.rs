@@ -134,6 +134,13 @@ pub struct HandshakeArgs {
     pub summary: bool,
 
     #[command(flatten)]
+    pub records: RecordArgs,
+}
+
+/// How attempts are judged and which are reported (`handshakes`, `report`).
+#[derive(Args, Debug, Clone)]
+pub struct RecordArgs {
+    #[command(flatten)]
     pub select: SelectArgs,
 
     #[command(flatten)]
@@ -197,14 +204,7 @@ pub struct ReportArgs {
     pub title: Option<String>,
 
     #[command(flatten)]
-    pub select: SelectArgs,
-
-    #[command(flatten)]
-    pub tracker: TrackerArgs,
-
-    /// No progress bar (it is shown only when stderr is a terminal).
-    #[arg(long)]
-    pub no_progress: bool,
+    pub records: RecordArgs,
 }
 
 pub fn parse_verdict(s: &str) -> Result<crate::track::Verdict, String> {

@@ -146,13 +146,7 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
         out: Output::to(args.output.as_deref())?,
         buf: Vec::with_capacity(1 << 17),
     };
-    let outcome = records::run(
-        &args.input,
-        &args.tracker,
-        &args.select,
-        !args.no_progress,
-        &mut sink,
-    )?;
+    let outcome = records::run(&args.input, &args.records, &mut sink)?;
     // Whatever was read before a damaged file's end is still reported.
     sink.end(&outcome.stats)?;
     outcome.into_result()

@@ -20,7 +20,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app::{each_frame, open_filter, open_input, open_path_source, Failure};
-use crate::cli::{InputArgs, SelectArgs, TrackerArgs};
+use crate::cli::{InputArgs, RecordArgs, SelectArgs, TrackerArgs};
 use crate::report::{Record, Selection};
 use crate::source::{FrameSource, Precision};
 use crate::track::heuristics::DetectorConfig;
@@ -161,15 +161,14 @@ impl<S: RecordSink> Numbering<'_, S> {
 /// file that cannot be opened, a bad filter).
 pub fn run<S: RecordSink>(
     input: &InputArgs,
-    tracker: &TrackerArgs,
-    select: &SelectArgs,
-    progress: bool,
+    args: &RecordArgs,
     sink: &mut S,
 ) -> Result<Outcome, Failure> {
     let paths = expand_inputs(&input.read)?;
+    let (tracker, progress) = (&args.tracker, !args.no_progress);
     let mut numbering = Numbering {
         sink,
-        selection: select.into(),
+        selection: (&args.select).into(),
         next_id: 0,
     };
     if paths.len() <= 1 {

@@ -72,7 +72,7 @@ fn read_conn_log(path: &Path) -> (Value, Vec<Value>) {
     (v["header"].clone(), rows)
 }
 
-fn by_ports<'a>(rows: &'a [Value], orig_p: u64, resp_p: u64) -> Vec<&'a Value> {
+fn by_ports(rows: &[Value], orig_p: u64, resp_p: u64) -> Vec<&Value> {
     rows.iter()
         .filter(|r| r["id.orig_p"] == orig_p && r["id.resp_p"] == resp_p)
         .collect()
@@ -206,7 +206,6 @@ fn zeek_conn_log_of_the_lab_captures_reads_back_with_section_7_states() {
             "every lab attempt began with its SYN"
         );
         assert!(r["orig_pkts"].as_u64().unwrap() >= 1);
-        // Packets each way add up to what the JSONL counts in all.
     }
     let uids: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r["uid"].as_str().unwrap()).collect();

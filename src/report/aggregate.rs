@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::summary::{is_failure, verdict_slot};
+use super::summary::{is_failure, verdict_slot, xorshift64};
 use super::{Record, Summary};
 use crate::source::{Precision, Timestamp};
 use crate::track::options::Ecn;
@@ -179,13 +179,7 @@ impl Default for LadderSample {
 
 impl LadderSample {
     fn random(&mut self) -> u64 {
-        // xorshift64: reproducible and enough for sampling.
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        x
+        xorshift64(&mut self.rng)
     }
 
     fn pick(r: &Record<'_>, reason: PickReason) -> LadderPick {

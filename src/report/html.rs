@@ -500,13 +500,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
     let mut sink = ReportSink {
         agg: Aggregate::new(),
     };
-    let outcome = records::run(
-        &args.input,
-        &args.tracker,
-        &args.select,
-        !args.no_progress,
-        &mut sink,
-    )?;
+    let outcome = records::run(&args.input, &args.records, &mut sink)?;
     if let Some(e) = outcome.error {
         return Err(e);
     }

@@ -23,6 +23,17 @@ pub struct Summary {
     failing: HashMap<Endpoint, u64>,
 }
 
+/// A small xorshift generator for sampling (Marsaglia's xorshift64):
+/// reproducible from its seed, no dependency.
+pub fn xorshift64(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}
+
 /// The index of a verdict in [`Verdict::ALL`] (and in per-verdict arrays).
 pub fn verdict_slot(v: Verdict) -> usize {
     Verdict::ALL.iter().position(|x| *x == v).unwrap_or(0)
@@ -45,14 +56,8 @@ impl Summary {
         }
     }
 
-    /// A small xorshift generator for sampling: reproducible, no dependency.
     fn next_random(&mut self) -> u64 {
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        x
+        xorshift64(&mut self.rng)
     }
 
     pub fn add(&mut self, r: &Record<'_>) {
