@@ -141,6 +141,7 @@ impl<S: RecordSink> Numbering<'_, S> {
         attempt: &Attempt,
         analysis: Analysis,
         precision: Precision,
+        input: usize,
     ) -> Result<(), Failure> {
         self.next_id += 1;
         let r = Record {
@@ -148,6 +149,7 @@ impl<S: RecordSink> Numbering<'_, S> {
             attempt,
             analysis,
             precision,
+            input,
         };
         if self.selection.matches(&r) {
             self.sink.record(&r)?;
@@ -210,7 +212,7 @@ fn run_one<S: RecordSink>(
         taken += 1;
         tracker.observe(frame);
         while let Some(a) = tracker.next_finished() {
-            out.deliver(&a, analyze(&a, &detectors), precision)?;
+            out.deliver(&a, analyze(&a, &detectors), precision, 0)?;
         }
         out.sink.after_frame(emit == Emit::WhenFinal)?;
         if taken % 8192 == 0 {
@@ -226,7 +228,7 @@ fn run_one<S: RecordSink>(
     }
     tracker.finish();
     while let Some(a) = tracker.next_finished() {
-        out.deliver(&a, analyze(&a, &detectors), precision)?;
+        out.deliver(&a, analyze(&a, &detectors), precision, 0)?;
     }
     Ok(Outcome {
         stats: tracker.stats(),
@@ -373,7 +375,7 @@ fn run_many<S: RecordSink>(
                 .min();
             let Some((_, i)) = next else { break };
             let (a, n, p) = streams[i].head.take().expect("head chosen");
-            out.deliver(&a, n, p)?;
+            out.deliver(&a, n, p, i)?;
             if out.sink.stopped() {
                 // Dropping the receivers ends every file's thread at its next send.
                 break;

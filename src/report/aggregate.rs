@@ -142,7 +142,9 @@ pub enum PickReason {
     Slowest,
 }
 
-/// An attempt sampled for a ladder diagram: the record as it was reported.
+/// An attempt sampled for a ladder diagram: the record as it was reported,
+/// and the input it came from (its packets are frames from
+/// `attempt.first_frame` on, between its two endpoints, in that file).
 #[derive(Clone, Debug)]
 pub struct LadderPick {
     pub id: u64,
@@ -150,6 +152,8 @@ pub struct LadderPick {
     pub attempt: Attempt,
     pub analysis: Analysis,
     pub precision: Precision,
+    /// Index into the expanded `-r` list.
+    pub input: usize,
 }
 
 /// Ladders shown: at most this many failing and this many slowest attempts.
@@ -189,6 +193,7 @@ impl LadderSample {
             attempt: r.attempt.clone(),
             analysis: r.analysis.clone(),
             precision: r.precision,
+            input: r.input,
         }
     }
 

@@ -22,7 +22,7 @@ use super::charts::{
 use super::summary::is_failure;
 use super::Record;
 use crate::app::{Failure, Output};
-use crate::cli::ReportArgs;
+use crate::cli::{InputArgs, ReportArgs};
 use crate::print::time::utc_parts;
 use crate::records::{self, RecordSink};
 use crate::source::Timestamp;
@@ -500,12 +500,17 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
     let mut sink = ReportSink {
         agg: Aggregate::new(),
     };
-    let outcome = records::run(&args.input, &args.records, &mut sink)?;
+    // Expanded once here, so that a pick's `input` indexes this list.
+    let paths = records::expand_inputs(&args.input.read)?;
+    let input = InputArgs {
+        read: paths.clone(),
+        ..args.input.clone()
+    };
+    let outcome = records::run(&input, &args.records, &mut sink)?;
     if let Some(e) = outcome.error {
         return Err(e);
     }
-    let inputs = records::expand_inputs(&args.input.read)?;
-    let names: Vec<String> = inputs
+    let names: Vec<String> = paths
         .iter()
         .map(|p| {
             std::path::Path::new(p)
@@ -521,6 +526,8 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
         inputs: names,
         stats: outcome.stats,
     };
+    // Each of `sink.agg.ladders.picks()` names its capture as
+    // `paths[pick.input]`; without ladder diagrams the section lists them.
     let page = render(&sink.agg, &meta, None);
     let mut out = Output::file(&args.output)?;
     let mut bytes = page.into_bytes();

@@ -27,6 +27,9 @@ pub struct Record<'a> {
     pub attempt: &'a Attempt,
     pub analysis: Analysis,
     pub precision: Precision,
+    /// Which input it came from: the index into the expanded `-r` list (0
+    /// for a single input).
+    pub input: usize,
 }
 
 impl<'a> Record<'a> {
@@ -41,6 +44,7 @@ impl<'a> Record<'a> {
             attempt,
             analysis: analyze(attempt, cfg),
             precision,
+            input: 0,
         }
     }
 }
