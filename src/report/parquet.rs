@@ -296,6 +296,8 @@ pub struct ParquetWriter {
     file: SerializedFileWriter<Vec<u8>>,
     columns: Columns,
     rows: usize,
+    /// A row group was written since the bytes were last taken.
+    written: bool,
 }
 
 fn failure(e: parquet::errors::ParquetError) -> Failure {
@@ -305,7 +307,6 @@ fn failure(e: parquet::errors::ParquetError) -> Failure {
 impl ParquetWriter {
     pub fn new() -> Result<ParquetWriter, Failure> {
         let schema = Arc::new(parse_message_type(SCHEMA).map_err(failure)?);
-        let leaves = schema.get_fields().len();
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_created_by(format!("synack {}", env!("CARGO_PKG_VERSION")))
@@ -313,7 +314,6 @@ impl ParquetWriter {
         let file =
             SerializedFileWriter::new(Vec::new(), schema, Arc::new(props)).map_err(failure)?;
         let count = file.schema_descr().num_columns();
-        debug_assert!(count > leaves);
         Ok(ParquetWriter {
             file,
             columns: Columns {
@@ -321,6 +321,7 @@ impl ParquetWriter {
                 at: 0,
             },
             rows: 0,
+            written: false,
         })
     }
 
@@ -338,6 +339,9 @@ impl ParquetWriter {
 
     /// The bytes written since the last call, if any.
     pub fn take_written(&mut self) -> Option<Vec<u8>> {
+        if !std::mem::take(&mut self.written) {
+            return None;
+        }
         // The writer counts the bytes it wrote itself (for the footer's
         // offsets); taking them out of the vector it writes into is safe.
         let _ = self.file.flush();
@@ -378,6 +382,7 @@ impl ParquetWriter {
         }
         group.close().map_err(failure)?;
         self.rows = 0;
+        self.written = true;
         Ok(())
     }
 
