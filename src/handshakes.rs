@@ -4,9 +4,10 @@
 //! A capture file is read with [`crate::track::Emit::InOrder`] (records in the
 //! order of their first packet, each once its connection is over); a live
 //! source (one without a file position) gets `Emit::WhenFinal`: each record is
-//! written and flushed as soon as its verdict is final. A live source should
-//! also call [`crate::track::Tracker::advance_to`] with the clock on its read
-//! timeouts, so that unanswered attempts are judged while the wire is quiet.
+//! written and flushed as soon as its verdict is final. While a live source is
+//! idle the tracker is advanced to the wall clock, so that unanswered attempts
+//! are judged while the wire is quiet; an interrupt ends the input, and every
+//! attempt still open is judged as of then.
 
 use std::io::IsTerminal;
 
@@ -17,7 +18,7 @@ use crate::report::conn_log::ConnLogWriter;
 use crate::report::csv::CsvWriter;
 use crate::report::table::TableWriter;
 use crate::report::{jsonl, Record, Summary};
-use crate::track::TrackerStats;
+use crate::track::{Endpoint, TrackerStats, Verdict};
 
 /// Where records go: the chosen format, the summary.
 struct Sink {
@@ -112,6 +113,14 @@ impl RecordSink for Sink {
 
     fn stopped(&self) -> bool {
         self.out.closed
+    }
+
+    fn counts_only(&self) -> bool {
+        self.summary_only
+    }
+
+    fn count(&mut self, verdict: Verdict, handshake_us: Option<f64>, server: Endpoint) {
+        self.summary.add_verdict(verdict, handshake_us, server);
     }
 }
 

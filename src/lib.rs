@@ -8,9 +8,13 @@
 pub mod app;
 pub mod cli;
 pub mod handshakes;
+pub mod input;
+pub mod pipeline;
 pub mod print;
+pub mod privileges;
 pub mod records;
 pub mod report;
+pub mod savefile;
 pub mod source;
 pub mod track;
 pub mod wire;

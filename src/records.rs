@@ -19,12 +19,16 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::app::{each_frame, open_filter, open_input, open_path_source, Failure};
+use crate::app::{announce, Failure};
 use crate::cli::{InputArgs, RecordArgs, SelectArgs, TrackerArgs};
+use crate::input::{Flow, Input};
+use crate::pipeline::Tracking;
 use crate::report::{Record, Selection};
-use crate::source::{FrameSource, Precision};
+use crate::source::{Event, Precision};
 use crate::track::heuristics::DetectorConfig;
-use crate::track::{analyze, Analysis, Attempt, Emit, Tracker, TrackerConfig, TrackerStats};
+use crate::track::{
+    analyze, Analysis, Attempt, Emit, Endpoint, Tracker, TrackerConfig, TrackerStats, Verdict,
+};
 
 /// Records in flight per input file: enough to keep a worker busy while the
 /// merge waits on a slower file, small enough not to matter for memory.
@@ -82,6 +86,14 @@ pub trait RecordSink {
     fn after_frame(&mut self, streaming: bool) -> Result<(), Failure>;
     /// The reader went away (`| head`): stop reading.
     fn stopped(&self) -> bool;
+    /// Only counts are wanted (`handshakes --summary`): each selected
+    /// attempt goes to [`RecordSink::count`], and no record is derived.
+    fn counts_only(&self) -> bool {
+        false
+    }
+    /// One selected attempt, by its verdict, handshake time in microseconds
+    /// and server (when [`RecordSink::counts_only`]).
+    fn count(&mut self, _verdict: Verdict, _handshake_us: Option<f64>, _server: Endpoint) {}
 }
 
 /// Expand the `-r` arguments: a path that does not exist but holds glob
@@ -136,6 +148,27 @@ struct Numbering<'s, S: RecordSink> {
 }
 
 impl<S: RecordSink> Numbering<'_, S> {
+    /// A finished attempt: judged in full, or only counted.
+    fn deliver_attempt(
+        &mut self,
+        attempt: &Attempt,
+        detectors: &DetectorConfig,
+        precision: Precision,
+        input: usize,
+    ) -> Result<(), Failure> {
+        if self.sink.counts_only() {
+            self.next_id += 1;
+            // The summary reads three things: no need to derive the rest.
+            let verdict = crate::track::analysis::verdict(attempt);
+            let handshake = crate::track::rtt::handshake_time(attempt);
+            if self.selection.matches_verdict(verdict, handshake) {
+                self.sink.count(verdict, handshake, attempt.server);
+            }
+            return Ok(());
+        }
+        self.deliver(attempt, analyze(attempt, detectors), precision, input)
+    }
+
     fn deliver(
         &mut self,
         attempt: &Attempt,
@@ -167,7 +200,6 @@ pub fn run<S: RecordSink>(
     sink: &mut S,
 ) -> Result<Outcome, Failure> {
     let paths = expand_inputs(&input.read)?;
-    let (tracker, progress) = (&args.tracker, !args.no_progress);
     let mut numbering = Numbering {
         sink,
         selection: (&args.select).into(),
@@ -178,61 +210,94 @@ pub fn run<S: RecordSink>(
             read: paths,
             ..input.clone()
         };
-        return run_one(&one, tracker, progress, &mut numbering);
+        return run_one(&one, args, &mut numbering);
     }
-    run_many(&paths, input, tracker, progress, &mut numbering)
+    if input.save.write.is_some() {
+        return Err(Failure::new("-w saves one input: give -r once"));
+    }
+    run_many(
+        &paths,
+        input,
+        &args.tracker,
+        !args.no_progress,
+        &mut numbering,
+    )
 }
 
-/// One input in this thread; a live source streams each record when final.
+/// One input in this thread: a file (tracked here, or with `--threads` on a
+/// thread of its own) or a live source, which streams each record as soon as
+/// its verdict is final and is advanced to the wall clock while idle.
 fn run_one<S: RecordSink>(
     input: &InputArgs,
-    args: &TrackerArgs,
-    progress: bool,
+    args: &RecordArgs,
     out: &mut Numbering<'_, S>,
 ) -> Result<Outcome, Failure> {
-    let mut source = open_input(input)?;
-    let mut filter = open_filter(input, source.as_ref())?;
+    let mut opened = Input::open(input)?;
+    let source = opened.source();
+    if source.is_live() {
+        announce(source);
+    }
     out.sink.begin()?;
     let emit = if source.position().is_some() {
         Emit::InOrder
     } else {
         Emit::WhenFinal
     };
-    let cfg = tracker_config(args, emit)?;
+    let cfg = tracker_config(&args.tracker, emit)?;
     let detectors = cfg.detectors.clone();
     let precision = source.precision();
-    let mut tracker = Tracker::new(cfg);
-    let bar = progress_bar(source.total_size(), progress);
+    // Tracking on a thread of its own pays off for files, read as fast as
+    // they can be; a live source streams each record at once.
+    let threads = if emit == Emit::InOrder {
+        args.threads
+    } else {
+        1
+    };
+    let mut tracker = Tracking::new(cfg, threads);
+    let bar = progress_bar(source.total_size(), !args.no_progress);
     let limit = input.count.unwrap_or(u64::MAX);
     let mut taken: u64 = 0;
-    let result = each_frame(source.as_mut(), &mut filter, |frame| {
+    let result = opened.run(|event| {
         if taken >= limit || out.sink.stopped() {
-            return Ok(false);
+            return Ok(Flow::Stop);
         }
-        taken += 1;
-        tracker.observe(frame);
+        match event {
+            Event::Frame(frame) => {
+                taken += 1;
+                tracker.observe(&frame);
+                if taken % 8192 == 0 {
+                    if let Some(bar) = &bar {
+                        bar.set_position(frame.offset);
+                        bar.set_message(format!("{} attempts", tracker.stats().attempts));
+                    }
+                }
+            }
+            // The wire is quiet: attempts whose timeout passed are judged now.
+            Event::Idle { now } => tracker.advance_to(now),
+            Event::End => return Ok(Flow::Stop),
+        }
         while let Some(a) = tracker.next_finished() {
-            out.deliver(&a, analyze(&a, &detectors), precision, 0)?;
+            out.deliver_attempt(&a, &detectors, precision, 0)?;
         }
         out.sink.after_frame(emit == Emit::WhenFinal)?;
-        if taken % 8192 == 0 {
-            if let Some(bar) = &bar {
-                bar.set_position(frame.offset);
-                bar.set_message(format!("{} attempts", tracker.stats().attempts));
-            }
-        }
-        Ok(true)
+        Ok(if taken >= limit || out.sink.stopped() {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
     });
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     tracker.finish();
     while let Some(a) = tracker.next_finished() {
-        out.deliver(&a, analyze(&a, &detectors), precision, 0)?;
+        out.deliver_attempt(&a, &detectors, precision, 0)?;
     }
+    // The `-w` file's rest and a live capture's statistics lines.
+    let finished = opened.finish();
     Ok(Outcome {
         stats: tracker.stats(),
-        error: result.err(),
+        error: result.err().or(finished.err()),
     })
 }
 
@@ -256,19 +321,18 @@ fn read_file(
 ) {
     let detectors = cfg.detectors.clone();
     let mut tracker = Tracker::new(cfg);
-    let opened = || -> Result<(Box<dyn FrameSource>, _), Failure> {
-        let source = open_path_source(path)?;
-        let filter = open_filter(input, source.as_ref())?;
-        Ok((source, filter))
+    let one = InputArgs {
+        read: vec![path.to_string()],
+        ..input.clone()
     };
-    let (mut source, mut filter) = match opened() {
-        Ok(s) => s,
+    let mut opened = match Input::open(&one) {
+        Ok(o) => o,
         Err(f) => {
             let _ = tx.send(Message::Done(tracker.stats(), Some(f)));
             return;
         }
     };
-    let precision = source.precision();
+    let precision = opened.source().precision();
     let limit = input.count.unwrap_or(u64::MAX);
     let mut taken: u64 = 0;
     // A send fails only when the reader stopped (closed output): stop too.
@@ -276,21 +340,24 @@ fn read_file(
         let analysis = analyze(&a, &detectors);
         tx.send(Message::Record(a, analysis, precision)).is_ok()
     };
-    let result = each_frame(source.as_mut(), &mut filter, |frame| {
+    let result = opened.run(|event| {
+        let Event::Frame(frame) = event else {
+            return Ok(Flow::Continue);
+        };
         if taken >= limit {
-            return Ok(false);
+            return Ok(Flow::Stop);
         }
         taken += 1;
-        tracker.observe(frame);
+        tracker.observe(&frame);
         while let Some(a) = tracker.next_finished() {
             if !send(a) {
-                return Ok(false);
+                return Ok(Flow::Stop);
             }
         }
         if taken % 8192 == 0 {
             position.store(frame.offset, Ordering::Relaxed);
         }
-        Ok(true)
+        Ok(Flow::Continue)
     });
     tracker.finish();
     while let Some(a) = tracker.next_finished() {

@@ -18,6 +18,7 @@ fn options(bits: u8) -> PrintOptions {
         link: bits & 8 != 0,
         quiet: bits & 16 != 0,
         all: true,
+        classic: false,
     }
 }
 

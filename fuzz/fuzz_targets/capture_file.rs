@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
                 link,
                 quiet: false,
                 all: true,
+                classic: false,
             })
         })
         .collect();

@@ -6,7 +6,10 @@ use libfuzzer_sys::fuzz_target;
 use synack::print::{PrintOptions, Printer, TimeFormat};
 use synack::source::{Frame, Linktype, Timestamp};
 
-fn printer(bits: u8) -> Printer {
+/// Printers 0-11 print tcpdump 4.x lines, 12-23 the same modes in the
+/// classic 3.x format.
+fn printer(n: u8) -> Printer {
+    let bits = n % 12;
     Printer::new(PrintOptions {
         numeric: true,
         absolute: bits & 1 != 0,
@@ -15,6 +18,7 @@ fn printer(bits: u8) -> Printer {
         link: bits & 8 != 0,
         quiet: bits == 11,
         all: true,
+        classic: n >= 12,
     })
 }
 
@@ -43,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         // Fresh printers now and then, so their conversation tables stay small.
         *runs += 1;
         if printers.is_empty() || *runs % 10_000 == 0 {
-            *printers = (0u8..12).map(printer).collect();
+            *printers = (0u8..24).map(printer).collect();
         }
         let mut out = Vec::new();
         for p in printers.iter_mut() {

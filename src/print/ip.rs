@@ -47,7 +47,18 @@ pub(super) fn ipproto_name(p: u8) -> Option<&'static str> {
     })
 }
 
-fn addr_at(k: &Pkt<'_>, at: usize, len: usize) -> R<Addr> {
+/// The ECN codepoint of a TOS byte as tcpdump names it after the value (3.x
+/// and 4.x alike).
+pub(super) fn ecn_suffix(tos: u8) -> &'static str {
+    match tos & 3 {
+        1 => ",ECT(1)",
+        2 => ",ECT(0)",
+        3 => ",CE",
+        _ => "",
+    }
+}
+
+pub(super) fn addr_at(k: &Pkt<'_>, at: usize, len: usize) -> R<Addr> {
     Ok(Addr::from_slice(k.s.bytes(at, len)?).expect("4 or 16 bytes"))
 }
 
@@ -68,6 +79,34 @@ pub(super) fn ip_n(p: &mut Printer, k: &mut Pkt<'_>, at: usize, length: u32) -> 
     }
 }
 
+/// The checks `ip_print` begins with in tcpdump 3.x and 4.x alike: the fixed
+/// header captured, the link's length, the header length, then a note when
+/// the datagram is longer than the link delivered. `None` when a check ended
+/// the line; otherwise the header length and the total length.
+pub(super) fn header_checks(k: &mut Pkt<'_>, bp: usize, length: u32) -> R<Option<(u32, u32)>> {
+    if !k.s.ttest(bp, 20) {
+        k.print_trunc();
+        return Ok(None);
+    }
+    if length < 20 {
+        k.out.s("truncated-ip ").u(length);
+        return Ok(None);
+    }
+    let hlen = ((k.s.u8(bp)? & 0x0f) as u32) * 4;
+    if hlen < 20 {
+        k.out.s("bad-hlen ").u(hlen);
+        return Ok(None);
+    }
+    let ip_len = k.s.be16(bp + 2)? as u32;
+    if length < ip_len {
+        k.out
+            .s("truncated-ip - ")
+            .u(ip_len - length)
+            .s(" bytes missing! ");
+    }
+    Ok(Some((hlen, ip_len)))
+}
+
 /// `ip_print`.
 pub(super) fn ip_print(p: &mut Printer, k: &mut Pkt<'_>, bp: usize, length: u32) -> R<()> {
     k.proto = "ip";
@@ -84,26 +123,9 @@ pub(super) fn ip_print(p: &mut Printer, k: &mut Pkt<'_>, bp: usize, length: u32)
     if !p.opts.link {
         k.out.s("IP ");
     }
-    if !k.s.ttest(bp, 20) {
-        k.print_trunc();
+    let Some((hlen, ip_len)) = header_checks(k, bp, length)? else {
         return Ok(());
-    }
-    if length < 20 {
-        k.out.s("truncated-ip ").u(length);
-        return Ok(());
-    }
-    let hlen = ((k.s.u8(bp)? & 0x0f) as u32) * 4;
-    if hlen < 20 {
-        k.out.s("bad-hlen ").u(hlen);
-        return Ok(());
-    }
-    let ip_len = k.s.be16(bp + 2)? as u32;
-    if length < ip_len {
-        k.out
-            .s("truncated-ip - ")
-            .u(ip_len - length)
-            .s(" bytes missing! ");
-    }
+    };
     if ip_len < hlen {
         k.out.s("bad-len ").u(ip_len);
         return Ok(());
@@ -119,19 +141,7 @@ fn ip_body(p: &mut Printer, k: &mut Pkt<'_>, bp: usize, hlen: u32, len: u32) -> 
     let proto = k.s.u8(bp + 9)?;
     if p.opts.verbose > 0 {
         let tos = k.s.u8(bp + 1)?;
-        k.out.s("(tos 0x").x(tos as u64);
-        match tos & 3 {
-            1 => {
-                k.out.s(",ECT(1)");
-            }
-            2 => {
-                k.out.s(",ECT(0)");
-            }
-            3 => {
-                k.out.s(",CE");
-            }
-            _ => {}
-        }
+        k.out.s("(tos 0x").x(tos as u64).s(ecn_suffix(tos));
         let ttl = k.s.u8(bp + 8)?;
         if ttl >= 1 {
             k.out.s(", ttl ").u(ttl);
@@ -315,7 +325,7 @@ fn ip_options(k: &mut Pkt<'_>, mut at: usize, mut length: u32) -> R<()> {
         }
         match code {
             0 => return Ok(()),
-            68 => ip_option_ts(k, at, option_len)?,
+            68 => ip_option_ts(k, at, option_len, false)?,
             7 | 137 | 131 => ip_option_route(k, at, option_len)?,
             148 => {
                 if option_len < 4 {
@@ -360,15 +370,18 @@ fn ip_option_route(k: &mut Pkt<'_>, at: usize, length: u32) -> R<()> {
     Ok(())
 }
 
-fn ip_option_ts(k: &mut Pkt<'_>, at: usize, length: u32) -> R<()> {
-    if length < 4 {
+/// The timestamp option, ` TS{TSONLY 1@ ^ 2@}`: `ip_printts` of tcpdump 4.x,
+/// or of 3.x (`classic`), which knew no length below 4, named type 2
+/// `PRESPEC2.0` and printed the stamps as signed numbers.
+pub(super) fn ip_option_ts(k: &mut Pkt<'_>, at: usize, length: u32, classic: bool) -> R<()> {
+    if length < 4 && !classic {
         k.out.s("[bad length ").u(length).c(b']');
         return Ok(());
     }
     k.out.s(" TS{");
     let flag = k.s.u8(at + 3)?;
     let hoplen = if flag & 0xf != 0 { 8 } else { 4 };
-    if (length - 4) & (hoplen - 1) != 0 {
+    if length.wrapping_sub(4) & (hoplen - 1) != 0 {
         k.out.s("[bad length ").u(length).c(b']');
     }
     let ptr = (k.s.u8(at + 2)? as u32).wrapping_sub(1);
@@ -376,44 +389,42 @@ fn ip_option_ts(k: &mut Pkt<'_>, at: usize, length: u32) -> R<()> {
     if ptr < 4 || (ptr.wrapping_sub(4)) & (hoplen - 1) != 0 || ptr > length + 1 {
         k.out.s("[bad ptr ").u(k.s.u8(at + 2)?).c(b']');
     }
-    let kind = flag & 0xf;
-    let valid = match kind {
-        0 => {
-            k.out.s("TSONLY");
-            true
-        }
-        1 => {
-            k.out.s("TS+ADDR");
-            true
-        }
-        3 => {
-            k.out.s("PRESPEC");
-            true
-        }
-        t => {
-            k.out.s("[bad ts type ").u(t).c(b']');
-            false
-        }
+    let name = match flag & 0xf {
+        0 => Some("TSONLY"),
+        1 => Some("TS+ADDR"),
+        2 if classic => Some("PRESPEC2.0"),
+        3 => Some("PRESPEC"),
+        _ => None,
     };
-    if valid {
-        let mut ty = " ";
-        len = 4;
-        while len < length {
-            if ptr == len {
-                ty = " ^ ";
+    match name {
+        Some(name) => {
+            k.out.s(name);
+            let mut ty = " ";
+            len = 4;
+            while len < length {
+                if ptr == len {
+                    ty = " ^ ";
+                }
+                if !k.s.ttest(at + len as usize, hoplen as usize) {
+                    return Err(Trunc);
+                }
+                let stamp = k.s.be32(at + (len + hoplen - 4) as usize)?;
+                k.out.s(ty);
+                if classic {
+                    k.out.u(stamp as i32);
+                } else {
+                    k.out.u(stamp);
+                }
+                k.out.c(b'@');
+                if hoplen == 8 {
+                    addr_at(k, at + len as usize, 4)?.write_to(k.out);
+                }
+                ty = " ";
+                len += hoplen;
             }
-            if !k.s.ttest(at + len as usize, hoplen as usize) {
-                return Err(Trunc);
-            }
-            k.out
-                .s(ty)
-                .u(k.s.be32(at + (len + hoplen - 4) as usize)?)
-                .c(b'@');
-            if hoplen == 8 {
-                addr_at(k, at + len as usize, 4)?.write_to(k.out);
-            }
-            ty = " ";
-            len += hoplen;
+        }
+        None => {
+            k.out.s("[bad ts type ").u(flag & 0xf).c(b']');
         }
     }
     k.out.s(if ptr == len { " ^ " } else { "" });

@@ -1,8 +1,9 @@
 //! Link-layer printers (`-e`), after tcpdump's `print-ether.c`, `print-sll.c`,
 //! `print-null.c`, `print-ppp.c`, `print-arcnet.c` and `print-raw.c`.
 
-use super::ip;
+use super::names::ethertype_name;
 use super::out::Out;
+use super::{classic, ip};
 use super::{Pkt, Printer, R};
 use crate::source::{Frame, Linktype};
 use crate::wire::link::{self as wl, Network};
@@ -11,11 +12,25 @@ use crate::wire::{ipv6, IPPROTO_TCP};
 /// Does this frame carry TCP (possibly truncated or malformed)? Decides what
 /// `print` shows without `--all`.
 pub fn carries_tcp_frame(frame: &Frame<'_>) -> bool {
+    carries_tcp(frame, false)
+}
+
+/// As [`carries_tcp_frame`], or as tcpdump 3.x decided (`classic`): it knew
+/// only 802.1Q tags, and took the link layer's word for the IP version (its
+/// IPv4 and IPv6 printers never looked at the version nibble).
+pub(super) fn carries_tcp(frame: &Frame<'_>, classic: bool) -> bool {
+    if classic && frame.linktype == Linktype::ETHERNET && !wl::only_8021q_tags(frame.data, 12) {
+        return false;
+    }
     let Some((net, off)) = wl::locate(frame.linktype, frame.data) else {
         return false;
     };
     let ip = &frame.data[off..];
-    let v = ip.first().map(|b| b >> 4);
+    let v = match (net, ip.first()) {
+        (Network::Ipv4, Some(_)) if classic => Some(4),
+        (Network::Ipv6, Some(_)) if classic => Some(6),
+        (_, b) => b.map(|b| b >> 4),
+    };
     match (net, v) {
         (Network::Ipv4, Some(4)) | (Network::AnyIp, Some(4)) => ip.get(9) == Some(&IPPROTO_TCP),
         (Network::Ipv6, Some(6)) | (Network::AnyIp, Some(6)) => match ipv6::Ipv6::new_checked(ip) {
@@ -26,66 +41,6 @@ pub fn carries_tcp_frame(frame: &Frame<'_>) -> bool {
             None => false,
         },
         _ => false,
-    }
-}
-
-/// tcpdump's `ethertype_values` names.
-pub(super) fn ethertype_name(t: u16) -> &'static str {
-    match t {
-        0x0800 => "IPv4",
-        0x8847 => "MPLS unicast",
-        0x8848 => "MPLS multicast",
-        0x86dd => "IPv6",
-        0x8100 => "802.1Q",
-        0x9100 => "802.1Q-9100",
-        0x88a8 => "802.1Q-QinQ",
-        0x9200 => "802.1Q-9200",
-        0x88e5 => "802.1AE MACsec",
-        0x0200 => "PUP",
-        0x0806 => "ARP",
-        0x8035 => "Reverse ARP",
-        0x0600 => "NS",
-        0x0500 => "Sprite",
-        0x1000 => "Trail",
-        0x6001 => "MOP DL",
-        0x6002 => "MOP RC",
-        0x6003 => "DN",
-        0x6004 => "LAT",
-        0x6007 => "SCA",
-        0x6558 => "TEB",
-        0x8038 => "Lanbridge",
-        0x803c => "DEC DNS",
-        0x803e => "DEC DTS",
-        0x805b => "VEXP",
-        0x805c => "VPROD",
-        0x809b => "Appletalk",
-        0x80f3 => "Appletalk ARP",
-        0x8137 => "IPX",
-        0x880b => "PPP",
-        0x8808 => "MPCP",
-        0x8809 => "Slow Protocols",
-        0x8863 => "PPPoE D",
-        0x8864 => "PPPoE S",
-        0x888e => "EAPOL",
-        0x8899 => "Realtek protocols",
-        0x886f => "MS NLB heartbeat",
-        0x8870 => "Jumbo",
-        0x894f => "NSH",
-        0x9000 => "Loopback",
-        0xfefe => "OSI",
-        0x00fe => "GRE-OSI",
-        0xabcd => "CFM (old)",
-        0x8902 => "CFM",
-        0x893a => "IEEE1905.1",
-        0x88cc => "LLDP",
-        0x88ca => "TIPC",
-        0x0707 => "GeoNet (old)",
-        0x8947 => "GeoNet",
-        0x1111 => "CALM FAST",
-        0x88a2 => "AoE",
-        0x88f7 => "PTP",
-        0xd28b => "Arista Vendor Specific Protocol",
-        _ => "Unknown",
     }
 }
 
@@ -122,7 +77,11 @@ pub(super) fn print(p: &mut Printer, k: &mut Pkt<'_>, frame: &Frame<'_>) -> R<()
             if p.opts.link {
                 k.out.s("ip: ");
             }
-            ip::ip_n(p, k, 0, length)
+            if p.opts.classic {
+                classic::ip_n(p, k, 0, length)
+            } else {
+                ip::ip_n(p, k, 0, length)
+            }
         }
         other => {
             k.out.s("[unsupported link type ").u(other.0).s("]");
@@ -135,9 +94,37 @@ pub(super) fn print(p: &mut Printer, k: &mut Pkt<'_>, frame: &Frame<'_>) -> R<()
 /// does not print.
 fn ethertype(p: &mut Printer, k: &mut Pkt<'_>, t: u16, at: usize, length: u32) -> R<bool> {
     match t {
-        wl::ETHERTYPE_IPV4 => ip::ip_print(p, k, at, length).map(|_| true),
-        wl::ETHERTYPE_IPV6 => ip::ip6_print(p, k, at, length).map(|_| true),
+        wl::ETHERTYPE_IPV4 => ipv4(p, k, at, length).map(|_| true),
+        wl::ETHERTYPE_IPV6 => ipv6(p, k, at, length).map(|_| true),
         _ => Ok(false),
+    }
+}
+
+/// IPv4 after a link header, in the chosen format.
+fn ipv4(p: &mut Printer, k: &mut Pkt<'_>, at: usize, length: u32) -> R<()> {
+    if p.opts.classic {
+        classic::ip_print(p, k, at, length)
+    } else {
+        ip::ip_print(p, k, at, length)
+    }
+}
+
+/// IPv6 after a link header, in the chosen format.
+fn ipv6(p: &mut Printer, k: &mut Pkt<'_>, at: usize, length: u32) -> R<()> {
+    if p.opts.classic {
+        classic::ip6_print(p, k, at, length)
+    } else {
+        ip::ip6_print(p, k, at, length)
+    }
+}
+
+/// Is `t` a VLAN tag for this printer? tcpdump 3.x knew only 802.1Q's
+/// 0x8100; the other tag types were unknown EtherTypes to it.
+fn is_tag(p: &Printer, t: u16) -> bool {
+    if p.opts.classic {
+        t == wl::ETHERTYPE_8021Q
+    } else {
+        wl::is_vlan_tpid(t)
     }
 }
 
@@ -149,7 +136,9 @@ fn ether(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
         return Ok(());
     }
     let orig_length = length;
-    let mut length = length - 12;
+    // (3.x prints frames whose length is below the capture length, so the
+    // lengths may wrap as they did in C.)
+    let mut length = length.wrapping_sub(12);
     let mut caplen = caplen - 12;
     let mut at = 12usize;
     if p.opts.link {
@@ -164,7 +153,8 @@ fn ether(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
     caplen = caplen.wrapping_sub(2);
     at += 2;
     let mut printed_length = false;
-    while wl::is_vlan_tpid(t) {
+    let mut tags = 0;
+    while is_tag(p, t) {
         if caplen < 4 || length < 4 {
             k.proto = "vlan";
             k.print_trunc();
@@ -186,7 +176,9 @@ fn ether(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
         at += 4;
         length -= 4;
         caplen -= 4;
+        tags += 1;
     }
+    let classic_tags = if p.opts.classic { tags } else { 0 };
     if t <= wl::MAX_ETHERNET_LENGTH {
         // 802.3 length field, then 802.2 LLC.
         if (t as u32) < length {
@@ -199,7 +191,8 @@ fn ether(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
                 k.out.s(", length ").u(length).s(": ");
             }
         }
-        let r = llc(p, k, at, length);
+        let r = classic::vlan_prefixes(k, at - 4 * classic_tags, classic_tags)
+            .and_then(|_| llc(p, k, at, length));
         k.s.end = saved;
         return r;
     }
@@ -211,6 +204,7 @@ fn ether(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
             k.out.s(", ");
         }
     }
+    classic::vlan_prefixes(k, at - 4 * classic_tags, classic_tags)?;
     if !ethertype(p, k, t, at, length)? && !p.opts.link {
         let (src, dst) = (&k.s.data[6..12], &k.s.data[0..6]);
         p.names.ether(k.out, src);
@@ -298,8 +292,8 @@ fn cooked_payload(
                 k.print_trunc();
                 return Ok(true);
             }
+            let tci = k.s.be16(at)?;
             if p.opts.link {
-                let tci = k.s.be16(at)?;
                 tci_print(k, tci);
                 k.out.s(", ");
             }
@@ -307,8 +301,12 @@ fn cooked_payload(
             if t <= wl::MAX_ETHERNET_LENGTH {
                 t = 4;
             }
-            if !p.opts.quiet {
+            // Without -e the classic line shows only 3.x's own tag prefix.
+            if !p.opts.quiet && (p.opts.link || !p.opts.classic) {
                 k.out.s("ethertype ").s(ethertype_name(t)).s(", ");
+            }
+            if p.opts.classic {
+                classic::vlan_prefix(k.out, tci);
             }
             at += 4;
             length = length.wrapping_sub(4);
@@ -357,7 +355,7 @@ fn sll(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
         k,
         proto,
         wl::SLL_HEADER_LEN,
-        length - wl::SLL_HEADER_LEN as u32,
+        length.wrapping_sub(wl::SLL_HEADER_LEN as u32),
     )? && !p.opts.link
     {
         header(p, k, length);
@@ -374,18 +372,21 @@ fn sll2(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
     let ifindex = k.s.be32(4)?;
     let pkttype = k.s.u8(10)? as u16;
     let halen = k.s.u8(11)?;
-    // `%-5s %-3s `, without a formatter or an allocation per packet.
-    let name = p.interface_names.name(ifindex);
-    k.out.s(name);
-    for _ in name.len()..5 {
+    // tcpdump 3.x predates this header; its classic line shows it only with -e.
+    if !p.opts.classic || p.opts.link {
+        // `%-5s %-3s `, without a formatter or an allocation per packet.
+        let name = p.interface_names.name(ifindex);
+        k.out.s(name);
+        for _ in name.len()..5 {
+            k.out.c(b' ');
+        }
+        let kind = pkttype_name(pkttype);
+        k.out.c(b' ').s(kind);
+        for _ in kind.len()..3 {
+            k.out.c(b' ');
+        }
         k.out.c(b' ');
     }
-    let kind = pkttype_name(pkttype);
-    k.out.c(b' ').s(kind);
-    for _ in kind.len()..3 {
-        k.out.c(b' ');
-    }
-    k.out.c(b' ');
     if p.opts.link {
         k.out.s("ifindex ").u(ifindex).c(b' ');
         if halen == 6 {
@@ -406,7 +407,7 @@ fn sll2(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
         k,
         proto,
         wl::SLL2_HEADER_LEN,
-        length - wl::SLL2_HEADER_LEN as u32,
+        length.wrapping_sub(wl::SLL2_HEADER_LEN as u32),
     )?;
     Ok(())
 }
@@ -466,13 +467,13 @@ fn null(p: &mut Printer, k: &mut Pkt<'_>, linktype: Linktype, length: u32) -> R<
     if p.opts.link {
         header(k, length);
     }
-    let length = length - 4;
+    let length = length.wrapping_sub(4);
     match wl::null_family_network(family) {
-        Some(Network::Ipv4) => ip::ip_print(p, k, 4, length),
-        Some(_) => ip::ip6_print(p, k, 4, length),
+        Some(Network::Ipv4) => ipv4(p, k, 4, length),
+        Some(_) => ipv6(p, k, 4, length),
         None => {
             if !p.opts.link {
-                header(k, length + 4);
+                header(k, length.wrapping_add(4));
             }
             Ok(())
         }
@@ -556,8 +557,8 @@ fn ppp(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
         k.out.s(": ");
     }
     match proto {
-        0x0021 | 0x002f | 0x0800 => ip::ip_print(p, k, at, length),
-        0x0057 | 0x86dd => ip::ip6_print(p, k, at, length),
+        0x0021 | 0x002f | 0x0800 => ipv4(p, k, at, length),
+        0x0057 | 0x86dd => ipv6(p, k, at, length),
         _ => {
             k.out.s(ppp_type_name(proto)).c(b' ');
             Ok(())
@@ -604,10 +605,10 @@ fn arcnet_linux(p: &mut Printer, k: &mut Pkt<'_>, length: u32) -> R<()> {
         };
         k.out.c(b' ').u(length).s(": ");
     }
-    let length = length - hdr as u32;
+    let length = length.wrapping_sub(hdr as u32);
     match arc_type {
-        wl::ARCTYPE_IP | wl::ARCTYPE_IP_OLD => ip::ip_print(p, k, hdr, length),
-        wl::ARCTYPE_INET6 => ip::ip6_print(p, k, hdr, length),
+        wl::ARCTYPE_IP | wl::ARCTYPE_IP_OLD => ipv4(p, k, hdr, length),
+        wl::ARCTYPE_INET6 => ipv6(p, k, hdr, length),
         _ => Ok(()),
     }
 }

@@ -11,6 +11,7 @@ mod ip;
 mod link;
 pub use link::carries_tcp_frame as carries_tcp;
 pub mod names;
+mod optwalk;
 pub mod out;
 mod payload;
 mod tcp;
@@ -37,6 +38,8 @@ pub struct PrintOptions {
     pub quiet: bool,
     /// `--all`: also print a short line for packets that are not TCP.
     pub all: bool,
+    /// `--classic`: tcpdump 3.x lines instead of 4.x lines.
+    pub classic: bool,
 }
 
 /// Reading past the captured bytes (tcpdump's `longjmp` to its truncation path).
@@ -105,6 +108,8 @@ pub(crate) struct Pkt<'a> {
     pub s: Snap<'a>,
     pub proto: &'static str,
     pub out: &'a mut Vec<u8>,
+    /// Truncation marks as tcpdump 3.x prints them: without the leading space.
+    pub classic: bool,
 }
 
 impl Pkt<'_> {
@@ -114,9 +119,12 @@ impl Pkt<'_> {
         self.s.end = self.s.end.min(at.saturating_add(len));
         old
     }
-    /// tcpdump's `nd_print_trunc`.
+    /// tcpdump's `nd_print_trunc` (3.x printed the same mark without the space).
     pub fn print_trunc(&mut self) {
-        self.out.s(" [|").s(self.proto).c(b']');
+        if !self.classic {
+            self.out.c(b' ');
+        }
+        self.out.s("[|").s(self.proto).c(b']');
     }
 }
 
@@ -135,6 +143,35 @@ pub(crate) type SeqBase = (u32, u32);
 pub(crate) struct SeqTable {
     v4: foldhash::HashMap<SeqKey<4>, SeqBase>,
     v6: foldhash::HashMap<SeqKey<16>, SeqBase>,
+    /// tcpdump 3.x keeps both versions in one table, IPv4 addresses stored in
+    /// the first four bytes of zeroed IPv6-sized slots.
+    classic: foldhash::HashMap<SeqKey<16>, SeqBase>,
+}
+
+/// Look up (or record) a conversation's base numbers: returns the base and
+/// whether it was already known. A SYN always re-bases. (The same rule in
+/// tcpdump 3.x and 4.x; only the keys differ.)
+pub(crate) fn rel_base<K: std::hash::Hash + Eq>(
+    map: &mut foldhash::HashMap<K, SeqBase>,
+    key: K,
+    syn: bool,
+    fresh: SeqBase,
+) -> (SeqBase, bool) {
+    use std::collections::hash_map::Entry;
+    match map.entry(key) {
+        Entry::Occupied(mut e) => {
+            if syn {
+                e.insert(fresh);
+                (fresh, false)
+            } else {
+                (*e.get(), true)
+            }
+        }
+        Entry::Vacant(e) => {
+            e.insert(fresh);
+            (fresh, false)
+        }
+    }
 }
 
 /// Prints frames as tcpdump does.
@@ -161,8 +198,13 @@ impl Printer {
     pub fn new(opts: PrintOptions) -> Printer {
         time::init_timezone();
         let names = Names::new(opts.numeric);
+        let clock = if opts.classic {
+            Clock::classic(opts.time)
+        } else {
+            Clock::new(opts.time)
+        };
         Printer {
-            clock: Clock::new(opts.time),
+            clock,
             opts,
             seq: SeqTable::default(),
             names,
@@ -170,14 +212,22 @@ impl Printer {
         }
     }
 
+    /// Does this frame carry TCP for this printer (what it shows without
+    /// `--all`)? The classic format follows tcpdump 3.x's notion.
+    pub fn carries_tcp(&self, frame: &Frame<'_>) -> bool {
+        link::carries_tcp(frame, self.opts.classic)
+    }
+
     /// Print one frame (with its newline) into `out`.
     pub fn print(&mut self, frame: &Frame<'_>, out: &mut Vec<u8>) -> Printed {
         let caplen = frame.data.len() as u32;
         let len = frame.len;
         // pretty_print_packet's sanity checks come before the time stamp; a
-        // damaged record is always shown, TCP or not.
-        let invalid = caplen == 0 || len == 0 || len < caplen || caplen > 262_144 || len > 262_144;
-        let is_tcp = link::carries_tcp_frame(frame);
+        // damaged record is always shown, TCP or not. (tcpdump 3.x had no such
+        // checks: it printed whatever libpcap handed it.)
+        let invalid = !self.opts.classic
+            && (caplen == 0 || len == 0 || len < caplen || caplen > 262_144 || len > 262_144);
+        let is_tcp = self.carries_tcp(frame);
         if !is_tcp && !self.opts.all && !invalid {
             // Delta time stamps count from every packet tcpdump would print.
             self.clock.observe(frame.ts);
@@ -214,6 +264,7 @@ impl Printer {
             },
             proto: "",
             out,
+            classic: self.opts.classic,
         };
         if link::print(self, &mut pkt, frame).is_err() {
             pkt.print_trunc();

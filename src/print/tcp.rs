@@ -1,8 +1,9 @@
 //! The TCP printer, after tcpdump 4.99's `print-tcp.c` and `print-mptcp.c`.
 
 use super::ip::ip6_final_destination;
+use super::optwalk::{self, OptEnd};
 use super::out::Out;
-use super::{payload, tcp_flag_letters, Pkt, Printer, Trunc, R};
+use super::{payload, rel_base, tcp_flag_letters, Pkt, Printer, Trunc, R};
 use crate::wire::ipv4::Ipv4;
 use crate::wire::tcp::*;
 use crate::wire::{checksum_should_be, tcp_checksum_v4, tcp_checksum_v6, Addr};
@@ -18,22 +19,6 @@ pub(super) struct IpContext {
     /// The IP header's own protocol field says TCP (false when IPv6 extension
     /// headers come first: tcpdump then prints ports without addresses).
     pub first_is_tcp: bool,
-}
-
-/// How an options walk ended early.
-enum OptEnd {
-    /// `[bad opt]`: a length that does not fit.
-    Bad,
-    /// The local truncation path (`goto trunc`).
-    Trunc,
-    /// A read past the capture outside the length checks (tcpdump's longjmp).
-    Jump,
-}
-
-impl From<Trunc> for OptEnd {
-    fn from(_: Trunc) -> OptEnd {
-        OptEnd::Jump
-    }
 }
 
 pub(super) fn tcp_print(
@@ -55,21 +40,8 @@ pub(super) fn tcp_print(
     }
     let sport = k.s.be16(bp)?;
     let dport = k.s.be16(bp + 2)?;
-    if ip.first_is_tcp {
-        p.names.host(k.out, ip.src);
-        k.out.c(b'.');
-        p.names.tcp_port(k.out, sport);
-        k.out.s(" > ");
-        p.names.host(k.out, ip.dst);
-        k.out.c(b'.');
-        p.names.tcp_port(k.out, dport);
-        k.out.s(": ");
-    } else {
-        p.names.tcp_port(k.out, sport);
-        k.out.s(" > ");
-        p.names.tcp_port(k.out, dport);
-        k.out.s(": ");
-    }
+    let addrs = ip.first_is_tcp.then_some((ip.src, ip.dst));
+    endpoints(p, k.out, addrs, (sport, dport));
     if !k.s.ttest(bp, HEADER_LEN) {
         k.print_trunc();
         return Ok(());
@@ -186,13 +158,7 @@ pub(super) fn tcp_print(
             k.out.c(b':').u(seq.wrapping_add(length));
         }
     }
-    if flags & ACK != 0 {
-        k.out.s(", ack ").u(ack);
-    }
-    k.out.s(", win ").u(win);
-    if flags & URG != 0 {
-        k.out.s(", urg ").u(urp);
-    }
+    ack_win_urg(k.out, ",", flags, (ack, win, urp));
     if hlen > HEADER_LEN as u32 {
         hlen -= HEADER_LEN as u32;
         k.out.s(", options [");
@@ -244,38 +210,61 @@ pub(super) fn tcp_print(
         return Err(Trunc);
     }
     if flags & RST != 0 && p.opts.verbose > 0 {
-        rst_data(k, bp + header_len, length);
+        rst_data(k, bp + header_len, length, print_char);
         return Ok(());
     }
     payload::print(p, k, bp + header_len, length, sport, dport)
 }
 
-/// Look up (or record) a conversation's base numbers: returns the base and
-/// whether it was already known. A SYN always re-bases.
-fn rel_base<K: std::hash::Hash + Eq>(
-    map: &mut foldhash::HashMap<K, (u32, u32)>,
-    key: K,
-    syn: bool,
-    fresh: (u32, u32),
-) -> ((u32, u32), bool) {
-    match map.entry(key) {
-        std::collections::hash_map::Entry::Occupied(mut e) => {
-            if syn {
-                e.insert(fresh);
-                (fresh, false)
-            } else {
-                (*e.get(), true)
-            }
+/// `SRC.SPORT > DST.DPORT: `, or `SPORT > DPORT: ` when the IP header does
+/// not lead straight to TCP (3.x and 4.x alike).
+pub(super) fn endpoints(
+    p: &mut Printer,
+    out: &mut Vec<u8>,
+    addrs: Option<(Addr, Addr)>,
+    (sport, dport): (u16, u16),
+) {
+    match addrs {
+        Some((src, dst)) => {
+            p.names.host(out, src);
+            out.c(b'.');
+            p.names.tcp_port(out, sport);
+            out.s(" > ");
+            p.names.host(out, dst);
+            out.c(b'.');
+            p.names.tcp_port(out, dport);
         }
-        std::collections::hash_map::Entry::Vacant(e) => {
-            e.insert(fresh);
-            (fresh, false)
+        None => {
+            p.names.tcp_port(out, sport);
+            out.s(" > ");
+            p.names.tcp_port(out, dport);
         }
+    }
+    out.s(": ");
+}
+
+/// ` ack N` when ACK is set, ` win N`, ` urg N` when URG is set, each after
+/// `sep` (`,` in 4.x lines, nothing in 3.x lines).
+pub(super) fn ack_win_urg(
+    out: &mut Vec<u8>,
+    sep: &str,
+    flags: u8,
+    (ack, win, urp): (u32, u16, u16),
+) {
+    if flags & ACK != 0 {
+        out.s(sep).s(" ack ").u(ack);
+    }
+    out.s(sep).s(" win ").u(win);
+    if flags & URG != 0 {
+        out.s(sep).s(" urg ").u(urp);
     }
 }
 
-/// `print_tcp_rst_data`: up to 30 bytes of RST payload, escaped.
-fn rst_data(k: &mut Pkt<'_>, at: usize, length: u32) {
+/// `print_tcp_rst_data`: up to 30 bytes of RST payload, each through `put`
+/// (4.x's `fn_print_char`, 3.x's `safeputchar`), so raw packet bytes never
+/// reach the terminal. (3.x's loop also read the byte just past the
+/// capture; that byte is not printed.)
+pub(super) fn rst_data(k: &mut Pkt<'_>, at: usize, length: u32, put: fn(&mut Vec<u8>, u8)) {
     k.out.s(if k.s.ttest(at, length as usize) {
         " [RST"
     } else {
@@ -287,11 +276,9 @@ fn rst_data(k: &mut Pkt<'_>, at: usize, length: u32) {
         k.out.c(b'+');
     }
     k.out.c(b' ');
-    let mut i = at;
-    while n > 0 && i < k.s.end {
-        print_char(k.out, k.s.data[i]);
-        i += 1;
-        n -= 1;
+    let end = at.saturating_add(n).min(k.s.end);
+    for i in at..end {
+        put(k.out, k.s.data[i]);
     }
     k.out.c(b']');
 }
@@ -343,55 +330,27 @@ fn option_name(out: &mut Vec<u8>, opt: u8) {
 #[allow(clippy::too_many_arguments)]
 fn options(
     k: &mut Pkt<'_>,
-    mut cp: usize,
-    mut hlen: u32,
+    cp: usize,
+    hlen: u32,
     flags: u8,
     payload: (usize, u32),
     rev: bool,
     (thseq, thack): (u32, u32),
     ch: &mut bool,
 ) -> Result<(), OptEnd> {
-    // LENCHECK: the option data must be within the header, then captured.
-    macro_rules! lencheck {
-        ($l:expr) => {{
-            let l = $l as u32;
-            if l > hlen {
-                return Err(OptEnd::Bad);
-            }
-            if !k.s.ttest(cp, l as usize) {
-                return Err(OptEnd::Trunc);
-            }
-        }};
-    }
-    while hlen > 0 {
-        if *ch {
-            k.out.c(b',');
-        }
-        let opt = k.s.u8(cp)?;
-        cp += 1;
-        let len: u32;
-        if opt == OPT_EOL || opt == OPT_NOP {
-            len = 1;
-        } else {
-            len = k.s.u8(cp)? as u32;
-            cp += 1;
-            if len < 2 || len > hlen {
-                return Err(OptEnd::Bad);
-            }
-            hlen -= 1;
-        }
-        hlen -= 1;
+    optwalk::walk(k, cp, hlen, OptEnd::Jump, ch, |k, o| {
+        let (cp, len) = (o.at, o.len);
         let mut datalen: u32 = 0;
-        option_name(k.out, opt);
-        match opt {
+        option_name(k.out, o.kind);
+        match o.kind {
             OPT_MSS => {
                 datalen = 2;
-                lencheck!(datalen);
+                o.check(k, datalen)?;
                 k.out.c(b' ').u(k.s.be16(cp)?);
             }
             OPT_WSCALE => {
                 datalen = 1;
-                lencheck!(datalen);
+                o.check(k, datalen)?;
                 k.out.c(b' ').u(k.s.u8(cp)?);
             }
             OPT_SACK => {
@@ -402,9 +361,9 @@ fn options(
                     k.out.c(b' ').u(datalen / 8).c(b' ');
                     let mut i = 0;
                     while i < datalen {
-                        lencheck!(i + 4);
+                        o.check(k, i + 4)?;
                         let mut s = k.s.be32(cp + i as usize)?;
-                        lencheck!(i + 8);
+                        o.check(k, i + 8)?;
                         let mut e = k.s.be32(cp + i as usize + 4)?;
                         if rev {
                             s = s.wrapping_sub(thseq);
@@ -420,12 +379,12 @@ fn options(
             }
             OPT_CC | OPT_CCNEW | OPT_CCECHO | OPT_ECHO | OPT_ECHOREPLY => {
                 datalen = 4;
-                lencheck!(datalen);
+                o.check(k, datalen)?;
                 k.out.c(b' ').u(k.s.be32(cp)?);
             }
             OPT_TIMESTAMP => {
                 datalen = 8;
-                lencheck!(datalen);
+                o.check(k, datalen)?;
                 k.out
                     .s(" val ")
                     .u(k.s.be32(cp)?)
@@ -434,7 +393,7 @@ fn options(
             }
             OPT_MD5 => {
                 datalen = 16;
-                lencheck!(datalen);
+                o.check(k, datalen)?;
                 k.out.c(b' ');
                 // tcpdump built with libcrypto cannot check without -M's secret.
                 if !k.s.ttest(payload.0, payload.1 as usize) {
@@ -449,7 +408,7 @@ fn options(
             }
             OPT_SCPS => {
                 datalen = 2;
-                lencheck!(datalen);
+                o.check(k, datalen)?;
                 k.out
                     .s(" cap ")
                     .x0(k.s.u8(cp)? as u64, 2)
@@ -461,14 +420,14 @@ fn options(
                 if datalen < 2 {
                     k.out.s(" (invalid)");
                 } else {
-                    lencheck!(1);
+                    o.check(k, 1)?;
                     k.out.s(" keyid ").u(k.s.u8(cp)?);
-                    lencheck!(2);
+                    o.check(k, 2)?;
                     k.out.s(" rnextkeyid ").u(k.s.u8(cp + 1)?);
                     if datalen > 2 {
                         k.out.s(" mac 0x");
                         for i in 2..datalen {
-                            lencheck!(i + 1);
+                            o.check(k, i + 1)?;
                             k.out.x0(k.s.u8(cp + i as usize)? as u64, 2);
                         }
                     }
@@ -477,7 +436,7 @@ fn options(
             OPT_EOL | OPT_NOP | OPT_SACK_OK => {}
             OPT_UTO => {
                 datalen = 2;
-                lencheck!(datalen);
+                o.check(k, datalen)?;
                 let mut uto = k.s.be16(cp)? as u32;
                 k.out.s(" 0x").x(uto as u64);
                 if uto & 1 != 0 {
@@ -489,7 +448,7 @@ fn options(
             }
             OPT_MPTCP => {
                 datalen = len - 2;
-                lencheck!(datalen);
+                o.check(k, datalen)?;
                 let saved = k.s.end;
                 k.s.end = k.s.end.min(cp - 2 + len as usize);
                 let r = mptcp_print(k, cp - 2, len, flags);
@@ -500,13 +459,13 @@ fn options(
             }
             OPT_FASTOPEN => {
                 datalen = len - 2;
-                lencheck!(datalen);
+                o.check(k, datalen)?;
                 k.out.c(b' ');
                 fastopen(k, cp, datalen, false)?;
             }
             OPT_EXPERIMENT2 => {
                 datalen = len - 2;
-                lencheck!(datalen);
+                o.check(k, datalen)?;
                 if datalen < 2 {
                     return Err(OptEnd::Bad);
                 }
@@ -524,26 +483,13 @@ fn options(
                     k.out.s(" 0x");
                 }
                 for i in 0..datalen {
-                    lencheck!(i + 1);
+                    o.check(k, i + 1)?;
                     k.out.x0(k.s.u8(cp + i as usize)? as u64, 2);
                 }
             }
         }
-        cp += datalen as usize;
-        hlen -= datalen;
-        let mut spec = datalen + 1;
-        if opt != OPT_EOL && opt != OPT_NOP {
-            spec += 1;
-        }
-        if spec != len {
-            k.out.s("[len ").u(len).c(b']');
-        }
-        *ch = true;
-        if opt == OPT_EOL {
-            break;
-        }
-    }
-    Ok(())
+        Ok(datalen)
+    })
 }
 
 fn fastopen(k: &mut Pkt<'_>, cp: usize, datalen: u32, exp: bool) -> R<()> {

@@ -51,6 +51,44 @@ pub struct Clock {
     format: TimeFormat,
     reference: Option<(i64, i64)>,
     cache: Option<MinuteCache>,
+    /// Set for tcpdump 3.x time stamps (`--classic`).
+    classic: Option<ClassicClock>,
+}
+
+/// What tcpdump 3.7.2's `ts_print` keeps: the zone offset `gmt2local` fixed
+/// at start-up, and the previous packet's time (`b_sec`, `b_usec`) for `-ttt`.
+#[derive(Clone, Copy)]
+struct ClassicClock {
+    thiszone: i64,
+    base_sec: u32,
+    base_usec: u32,
+}
+
+/// `printf("%02d", n)`: the sign counts towards the width.
+fn d02(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.c(b'-').u(n.unsigned_abs());
+    } else {
+        out.u0(n as u64, 2);
+    }
+}
+
+/// tcpdump 3.7.2's `gmt2local(0)`: seconds east of UTC now, from the hour and
+/// minute of local and UTC time (a whole number of minutes).
+fn gmt2local_now() -> i64 {
+    // SAFETY: time(NULL) only reads the clock.
+    let now = unsafe { libc::time(std::ptr::null_mut()) } as i64;
+    let (Some(loc), Some(gmt)) = (broken_down(now, true), broken_down(now, false)) else {
+        return 0;
+    };
+    let mut dt = ((loc.tm_hour - gmt.tm_hour) * 60 + (loc.tm_min - gmt.tm_min)) as i64;
+    let dir = if loc.tm_year != gmt.tm_year {
+        (loc.tm_year - gmt.tm_year).signum()
+    } else {
+        (loc.tm_yday - gmt.tm_yday).signum()
+    };
+    dt += dir as i64 * 24 * 60;
+    dt * 60
 }
 
 /// `(sec, usec)` as tcpdump's `timeval` after libpcap's conversion.
@@ -103,6 +141,84 @@ impl Clock {
             format,
             reference: None,
             cache: None,
+            classic: None,
+        }
+    }
+
+    /// Time stamps as tcpdump 3.7.2 prints them: `-t` none, `-tt` epoch, `-ttt`
+    /// delta (`000000` first, then `[S. ]UUUUUU`), `-tttt` date in UTC (3.7.2
+    /// looks up the zone only for the default format), no `-ttttt`.
+    pub fn classic(format: TimeFormat) -> Clock {
+        let thiszone = if format == TimeFormat::Clock {
+            gmt2local_now()
+        } else {
+            0
+        };
+        Clock {
+            classic: Some(ClassicClock {
+                thiszone,
+                base_sec: 0,
+                base_usec: 0,
+            }),
+            ..Clock::new(format)
+        }
+    }
+
+    /// 3.7.2's `ts_print`: plain arithmetic on the seconds, no `localtime` per
+    /// packet, no range checks.
+    fn print_classic(&mut self, out: &mut Vec<u8>, sec: i64, usec: i64, c: &mut ClassicClock) {
+        let hms = |out: &mut Vec<u8>, s: i64| {
+            d02(out, s / 3600);
+            out.c(b':');
+            d02(out, (s % 3600) / 60);
+            out.c(b':');
+            d02(out, s % 60);
+        };
+        match self.format {
+            TimeFormat::None | TimeFormat::DeltaFirst => {}
+            TimeFormat::Clock => {
+                hms(out, (sec + c.thiszone) % 86400);
+                Self::frac(out, usec);
+                out.c(b' ');
+            }
+            TimeFormat::Epoch => {
+                out.u(sec as u32);
+                Self::frac(out, usec);
+                out.c(b' ');
+            }
+            TimeFormat::DeltaPrevious => {
+                if c.base_sec == 0 {
+                    out.s("000000 ");
+                } else {
+                    let mut d_usec = (usec - c.base_usec as i64) as i32;
+                    let mut d_sec = (sec - c.base_sec as i64) as i32;
+                    if d_usec < 0 {
+                        let borrow = (-(d_usec as i64) + 999_999) / 1_000_000;
+                        d_usec = (d_usec as i64 + borrow * 1_000_000) as i32;
+                        d_sec = d_sec.wrapping_sub(borrow as i32);
+                    }
+                    if d_sec != 0 {
+                        out.u(d_sec).s(". ");
+                    }
+                    out.u0(d_usec as u64, 6).c(b' ');
+                }
+                c.base_sec = sec as u32;
+                c.base_usec = usec as u32;
+            }
+            TimeFormat::DateClock => {
+                let s = sec % 86400;
+                if let Some(tm) = broken_down(sec - s, false) {
+                    out.u0((tm.tm_mon + 1) as u64, 2)
+                        .c(b'/')
+                        .u0(tm.tm_mday as u64, 2)
+                        .c(b'/')
+                        .u0((tm.tm_year as i64 + 1900) as u64, 4)
+                        .c(b' ');
+                }
+                hms(out, s);
+                Self::frac(out, usec);
+                out.c(b' ');
+            }
         }
     }
 
@@ -167,9 +283,17 @@ impl Clock {
         Self::frac(out, usec);
     }
 
-    /// Note a packet that is not printed: the delta formats still count from it.
+    /// Note a packet that is not printed: the delta formats still count from it
+    /// (tcpdump 3.x printed every packet, so its `-ttt` does too).
     pub fn observe(&mut self, ts: Timestamp) {
         let now = timeval(ts);
+        if let Some(c) = self.classic.as_mut() {
+            if self.format == TimeFormat::DeltaPrevious {
+                c.base_sec = now.0 as u32;
+                c.base_usec = now.1 as u32;
+            }
+            return;
+        }
         match self.format {
             TimeFormat::DeltaPrevious => self.reference = Some(now),
             TimeFormat::DeltaFirst => {
@@ -182,6 +306,11 @@ impl Clock {
     /// Append the time stamp and its trailing space (nothing for `-t`).
     pub fn print(&mut self, out: &mut Vec<u8>, ts: Timestamp) {
         let (sec, usec) = timeval(ts);
+        if let Some(mut c) = self.classic {
+            self.print_classic(out, sec, usec, &mut c);
+            self.classic = Some(c);
+            return;
+        }
         match self.format {
             TimeFormat::None => {}
             TimeFormat::Clock => {

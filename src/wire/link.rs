@@ -91,6 +91,21 @@ pub fn skip_vlan_tags(data: &[u8], at: usize) -> Option<(u16, usize)> {
     skip_vlan_tags_after(data, t, at + 2)
 }
 
+/// Are the VLAN tags from the type field at `at` on (if any) all 802.1Q
+/// (0x8100), the only kind tcpdump 3.x knew?
+pub fn only_8021q_tags(data: &[u8], mut at: usize) -> bool {
+    while let Some(t) = data.get(at..at + 2).map(|b| be16(b, 0)) {
+        if !is_vlan_tpid(t) {
+            return true;
+        }
+        if t != ETHERTYPE_8021Q {
+            return false;
+        }
+        at += 4;
+    }
+    true
+}
+
 /// Skip VLAN tags when the first type `t` is already read and the tags (if any)
 /// start at `at`.
 pub fn skip_vlan_tags_after(data: &[u8], mut t: u16, mut at: usize) -> Option<(u16, usize)> {
