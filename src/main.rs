@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         None => app::run_print(&cli.print),
         Some(Command::Print(args)) => app::run_print(args),
         Some(Command::Handshakes(args)) => app::run_handshakes(args),
+        Some(Command::Report(args)) => synack::report::html::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,14 @@
 //! Reports on attempt records: the table for people, JSON Lines, CSV and the
 //! summary. Every format consumes the same [`Record`]s; none reads packets.
 
+pub mod aggregate;
+pub mod charts;
+pub mod conn_log;
 pub mod csv;
+pub mod html;
 pub mod jsonl;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod summary;
 pub mod table;
 mod text;
@@ -21,6 +27,9 @@ pub struct Record<'a> {
     pub attempt: &'a Attempt,
     pub analysis: Analysis,
     pub precision: Precision,
+    /// Which input it came from: the index into the expanded `-r` list (0
+    /// for a single input).
+    pub input: usize,
 }
 
 impl<'a> Record<'a> {
@@ -35,6 +44,7 @@ impl<'a> Record<'a> {
             attempt,
             analysis: analyze(attempt, cfg),
             precision,
+            input: 0,
         }
     }
 }
