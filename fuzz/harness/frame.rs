@@ -6,16 +6,17 @@ use synack::print::{PrintOptions, Printer, TimeFormat};
 use synack::source::{Frame, Linktype, Timestamp};
 
 /// Printers 0-11 print tcpdump 4.x lines, 12-23 the same modes in the
-/// classic 3.x format.
+/// classic 3.x format: each of no -v, -v and -vv, with and without -e, with
+/// relative or absolute (-S) sequence numbers; -q in two of them.
 fn printer(n: u8) -> Printer {
     let bits = n % 12;
     Printer::new(PrintOptions {
         numeric: true,
-        absolute: bits & 1 != 0,
+        absolute: bits >= 6,
         time: TimeFormat::None,
-        verbose: (bits >> 1) % 3,
-        link: bits & 8 != 0,
-        quiet: bits == 11,
+        verbose: bits % 3,
+        link: (bits / 3) % 2 == 1,
+        quiet: bits == 6 || bits == 11,
         all: true,
         classic: n >= 12,
     })

@@ -1,8 +1,10 @@
 //! Every record through every report format, with what each format promises:
 //! JSON Lines parse and carry the record's id and verdict, CSV rows have the
-//! header's fields, table rows are one line, the summary counts every record,
-//! and no control character but the newline comes out.
+//! header's fields, Zeek conn.log rows have its columns, table rows are one
+//! line, the summary counts every record, and no control character but the
+//! newline (and the tab between conn.log columns) comes out.
 
+use synack::report::conn_log::{self, ConnLogWriter};
 use synack::report::csv::{CsvWriter, HEADER};
 use synack::report::table::TableWriter;
 use synack::report::{jsonl, Record, Selection, Summary};
@@ -14,7 +16,8 @@ use synack::track::{Attempt, TrackerStats, Verdict};
 /// character but the newline may reach the terminal.
 fn assert_printable(what: &str, out: &[u8]) {
     let text = std::str::from_utf8(out).unwrap_or_else(|e| panic!("{what}: {e}"));
-    if let Some(bad) = text.chars().find(|&c| c != '\n' && c.is_control()) {
+    let allowed = |c: char| c == '\n' || (c == '\t' && what == "zeek");
+    if let Some(bad) = text.chars().find(|&c| !allowed(c) && c.is_control()) {
         panic!("{what}: {bad:?} in {text:?}");
     }
 }
@@ -29,6 +32,8 @@ pub fn check(
 ) {
     let mut table = TableWriter::new(false);
     let csv = CsvWriter::new();
+    let mut zeek = ConnLogWriter::new();
+    let mut zeek_out = Vec::new();
     let mut summary = Summary::new();
     let mut selected = Summary::new();
     let selection = Selection {
@@ -62,6 +67,21 @@ pub fn check(
         assert_eq!(&row[7], verdict.name());
 
         buf.clear();
+        zeek.row(&r, &mut buf);
+        assert_printable("zeek", &buf);
+        let row = std::str::from_utf8(&buf)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap_or("");
+        let columns: Vec<&str> = row.split('\t').collect();
+        assert_eq!(columns.len(), conn_log::FIELDS.len(), "columns of {row:?}");
+        assert_eq!(columns[21], id.to_string(), "the id column of {row:?}");
+        assert_eq!(columns[22], verdict.name(), "the verdict column of {row:?}");
+        assert!(buf.ends_with(b"\n"));
+        zeek_out.extend_from_slice(&buf);
+
+        buf.clear();
         table.row(&r, &mut buf);
         assert_printable("table", &buf);
         assert_eq!(buf.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
@@ -81,6 +101,14 @@ pub fn check(
     for v in Verdict::ALL {
         assert!(selected.count(v) <= summary.count(v));
     }
+    zeek.close(&mut zeek_out);
+    assert_printable("zeek", &zeek_out);
+    assert!(zeek_out.starts_with(b"#separator \\x09\n"));
+    assert!(std::str::from_utf8(&zeek_out)
+        .unwrap()
+        .lines()
+        .last()
+        .is_some_and(|l| l.starts_with("#close\t")));
     buf.clear();
     summary.write_text(stats, &mut buf);
     assert_printable("summary", &buf);

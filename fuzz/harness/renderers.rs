@@ -239,6 +239,9 @@ fn attempt(b: &mut Bytes<'_>, index: u64) -> Attempt {
     a.highest_ack = [b.opt(Bytes::u32), b.opt(Bytes::u32)];
     a.advertised_window = [b.u16(), b.u16()];
     a.bad_checksums = [b.u32(), b.u32()];
+    a.side_packets = [b.u64(), b.u64()];
+    a.ip_bytes = [b.u64(), b.u64()];
+    a.gap_bytes = b.u64();
     for _ in 0..b.u8() % 8 {
         let (time, frame, kind) = (b.time(base), b.u64(), b.event(base));
         a.push_event(time, frame, kind);
