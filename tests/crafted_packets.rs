@@ -452,3 +452,78 @@ fn every_cut_of_a_segment_prints_as_tcpdump_prints_it() {
         same_as_tcpdump(&path);
     }
 }
+
+/// A segment from `tcp` moved to other ports, its checksum made right again.
+fn on_ports(mut t: Vec<u8>, sport: u16, dport: u16) -> Vec<u8> {
+    t[0..2].copy_from_slice(&sport.to_be_bytes());
+    t[2..4].copy_from_slice(&dport.to_be_bytes());
+    t[16..18].fill(0);
+    let len = (t.len() as u16).to_be_bytes();
+    let sum = csum(&[&SRC4, &DST4, &[0, 6], &len, &t]);
+    t[16..18].copy_from_slice(&sum.to_be_bytes());
+    t
+}
+
+#[test]
+fn packet_bytes_print_escaped_as_tcpdump_escapes_them() {
+    // Every byte value in the places a line shows packet bytes: RST data
+    // (printed with -v) and Redis text. The whole output, suffixes included,
+    // must be tcpdump's, and nothing but printable ASCII may reach the
+    // terminal.
+    let every: Vec<u8> = (0..=255).collect();
+    let mut resp = b"+".to_vec();
+    resp.extend_from_slice(&every);
+    resp.extend_from_slice(b"\r\n");
+    let mut bulk = b"$256\r\n".to_vec();
+    bulk.extend_from_slice(&every);
+    bulk.extend_from_slice(b"\r\n");
+    let frames: Vec<Vec<u8>> = [
+        on_ports(tcp(0x04, 7, 0, &[], &every, &SRC4, &DST4), 40123, 5000),
+        on_ports(
+            tcp(0x14, 7, 9, &[], &every[128..], &SRC4, &DST4),
+            40123,
+            5000,
+        ),
+        on_ports(tcp(0x18, 7, 9, &[], &resp, &SRC4, &DST4), 40123, 6379),
+        on_ports(tcp(0x18, 7, 9, &[], &bulk, &SRC4, &DST4), 40123, 6379),
+    ]
+    .iter()
+    .map(|t| ether(0x0800, &ipv4(&[], 0x4000, 1, 0, 64, t)))
+    .collect();
+    let path = temp("every-byte.pcap");
+    write_pcap(&path, 1, &frames, 0);
+    for mode in [
+        &["-n", "-S", "-t"][..],
+        &["-n", "-t", "-v"],
+        &["-n", "-t", "-vv", "-e"],
+    ] {
+        let mut args = mode.to_vec();
+        args.extend(["-r", path.to_str().unwrap()]);
+        let theirs = Command::new("tcpdump")
+            .args(&args)
+            .env("TZ", "UTC")
+            .output()
+            .expect("tcpdump must be installed");
+        let ours = synack().args(&args).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&theirs.stdout),
+            "{mode:?}"
+        );
+        assert!(
+            ours.stdout
+                .iter()
+                .all(|&b| b == b'\n' || (b' '..=b'~').contains(&b)),
+            "{mode:?}: a raw byte printed"
+        );
+        let text = String::from_utf8_lossy(&ours.stdout);
+        assert!(
+            text.contains("^@^A^B"),
+            "{mode:?}: control bytes escaped\n{text}"
+        );
+        assert!(
+            text.contains("~^?M-^@M-^A"),
+            "{mode:?}: DEL and high bytes escaped\n{text}"
+        );
+    }
+}
