@@ -306,8 +306,11 @@ fn ipv4_options_fragments_and_ecn_print_as_tcpdump_prints_them() {
     let rr = [7, 11, 4, 10, 0, 0, 1, 0, 0, 0, 0, 1];
     let ts = [68, 12, 5, 1, 10, 0, 0, 1, 0, 0, 0, 9];
     let lsrr = [0x83, 7, 4, 203, 0, 113, 5, 1];
+    // A route pointer of 0: C's unsigned `ptr + 1` wraps to a bad pointer.
+    let rr_pointer_0 = [7, 11, 0, 10, 0, 0, 1, 0, 0, 0, 0, 1];
     let frames = vec![
         ipv4(&rr, 0, 10, 0, 64, &seg),
+        ipv4(&rr_pointer_0, 0, 10, 0, 64, &seg),
         ipv4(&ts, 0, 11, 0x03, 1, &seg),
         ipv4(&lsrr, 0, 12, 0xb9, 0, &seg),
         ipv4(&[148, 4, 0, 0], 0x8000, 13, 0x01, 255, &seg),
