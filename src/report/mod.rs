@@ -1,8 +1,11 @@
 //! Reports on attempt records: the table for people, JSON Lines, CSV and the
-//! summary. Every format consumes the same [`Record`]s; none reads packets.
+//! summary, which consume the same [`Record`]s and read no packets; and the
+//! explanation and ladder diagram of single attempts, which also take the
+//! attempt's packets from a second read of the capture ([`packets`]).
 
 pub mod csv;
 pub mod jsonl;
+pub mod packets;
 pub mod summary;
 pub mod table;
 mod text;
