@@ -5,6 +5,7 @@
 
 pub mod csv;
 pub mod jsonl;
+pub mod ladder;
 pub mod packets;
 pub mod summary;
 pub mod table;
