@@ -4,6 +4,7 @@
 //! attempt's packets from a second read of the capture ([`packets`]).
 
 pub mod csv;
+pub mod explain;
 pub mod jsonl;
 pub mod ladder;
 pub mod packets;
