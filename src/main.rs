@@ -10,6 +10,8 @@ fn main() -> ExitCode {
         None => app::run_print(&cli.print),
         Some(Command::Print(args)) => app::run_print(args),
         Some(Command::Handshakes(args)) => app::run_handshakes(args),
+        Some(Command::Explain(args)) => synack::explain::run_explain(args),
+        Some(Command::Ladder(args)) => synack::explain::run_ladder(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
