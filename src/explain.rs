@@ -185,6 +185,10 @@ pub fn run_explain(args: &ExplainArgs) -> Result<(), Failure> {
         }
         Ok(true)
     })?;
+    if choice == Choice::All && explained == 0 {
+        buf.extend_from_slice(b"No TCP connection attempts in the input.\n");
+        out.write(&mut buf)?;
+    }
     out.flush()?;
     match choice {
         Choice::One(n) if explained == 0 => Err(not_found(n, count)),

@@ -105,6 +105,7 @@ fn heading(r: &Record<'_>, l: &Ladder, packets: &AttemptPackets) -> String {
     let service = l.service.map_or(String::new(), |s| format!(" ({s})"));
     let shown = packets.frames.len() as u64;
     let count = match packets.more {
+        0 if shown == 1 => "1 packet".to_string(),
         0 => format!("{shown} packets"),
         more => format!("{} packets, the first {shown} shown", shown + more),
     };
@@ -190,3 +191,6 @@ pub fn explain(
     closing::write(&ctx, &mut text);
     out.extend_from_slice(text.as_bytes());
 }
+
+#[cfg(test)]
+mod tests;

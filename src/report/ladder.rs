@@ -88,6 +88,8 @@ pub enum Note {
     Aborted,
     Reset,
     SynInConnection,
+    /// The other end's own SYN in a simultaneous open.
+    SynsCross,
     ChallengeAck,
     PortReuse,
     /// Bytes of data carried by a SYN (TCP Fast Open).
@@ -120,6 +122,7 @@ impl Note {
             Note::Aborted => "aborted".into(),
             Note::Reset => "reset".into(),
             Note::SynInConnection => "SYN inside the connection".into(),
+            Note::SynsCross => "SYNs cross".into(),
             Note::ChallengeAck => "challenge ACK".into(),
             Note::PortReuse => "port reuse".into(),
             Note::SynData(n) => format!("{n} bytes in the SYN"),
@@ -142,6 +145,7 @@ impl Note {
             | Note::BadChecksum => Tone::Problem,
             Note::RecoveryRst
             | Note::SynInConnection
+            | Note::SynsCross
             | Note::ChallengeAck
             | Note::PortReuse
             | Note::SynData(_)
@@ -310,6 +314,7 @@ fn notes(a: &Attempt, verdict: Verdict, events: &[EventKind], r: &Row) -> Vec<No
         }),
         Role::StraySyn if a.challenge_acks > 0 => n.push(Note::SynInConnection),
         Role::ChallengeAck => n.push(Note::ChallengeAck),
+        Role::PeerSyn => n.push(Note::SynsCross),
         _ => {}
     }
     if pure_syn(r.flags) && r.payload_len > 0 {
@@ -481,3 +486,6 @@ pub fn text_for(
 ) -> String {
     render_text(&Ladder::build(packets, attempt, analysis), style)
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,8 @@ pub mod ladder;
 pub mod packets;
 pub mod summary;
 pub mod table;
+#[cfg(test)]
+pub(crate) mod testing;
 mod text;
 
 pub use summary::Summary;

@@ -211,45 +211,33 @@ impl PacketCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::testing::{frame, Seg, CLIENT, SERVER};
     use crate::track::Origin;
     use crate::wire::Addr;
 
-    /// An Ethernet/IPv4/TCP frame with these ports and no options.
-    fn tcp_frame(number: u64, sec: i64, sport: u16, dport: u16) -> CapturedFrame {
-        let mut d = vec![0u8; 14 + 20 + 20];
-        d[12] = 0x08;
-        d[14] = 0x45;
-        d[16..18].copy_from_slice(&40u16.to_be_bytes());
-        d[22] = 64;
-        d[23] = 6;
-        d[26..30].copy_from_slice(&[10, 0, 0, 1]);
-        d[30..34].copy_from_slice(&[10, 0, 0, 2]);
-        d[34..36].copy_from_slice(&sport.to_be_bytes());
-        d[36..38].copy_from_slice(&dport.to_be_bytes());
-        d[46] = 0x50;
-        d[47] = 0x02;
-        CapturedFrame {
-            number,
-            ts: Timestamp::new(sec, 0),
-            len: d.len() as u32,
-            linktype: Linktype::ETHERNET,
-            data: d,
-        }
+    fn seg_frame(number: u64, sec: i64, client_port: u16, from_client: bool) -> CapturedFrame {
+        let mut s = Seg::new(from_client, sec * 1_000_000, crate::wire::tcp::SYN, 1, 0);
+        s.client_port = client_port;
+        frame(number, &s)
     }
 
     fn attempt(first_frame: u64, first: i64, last: i64, packets: u64) -> Attempt {
         let mut a = Attempt::new(
             0,
             first_frame,
-            Timestamp::new(first, 0),
+            Timestamp::new(1_700_000_000 + first, 0),
             4,
             Origin::Syn,
-            Endpoint::new(Addr::V4([10, 0, 0, 1]), 40000),
-            Endpoint::new(Addr::V4([10, 0, 0, 2]), 80),
+            Endpoint::new(Addr::V4(CLIENT.0), CLIENT.1),
+            Endpoint::new(Addr::V4(SERVER.0), SERVER.1),
         );
-        a.last_time = Timestamp::new(last, 0);
+        a.last_time = Timestamp::new(1_700_000_000 + last, 0);
         a.packets = packets;
         a
+    }
+
+    fn numbers(p: &AttemptPackets) -> Vec<u64> {
+        p.frames.iter().map(|f| f.number).collect()
     }
 
     #[test]
@@ -258,14 +246,13 @@ mod tests {
         let second = attempt(3, 11, 12, 2);
         let frames: Vec<_> = [(1, 10), (2, 11), (3, 11), (4, 12)]
             .iter()
-            .map(|&(n, s)| tcp_frame(n, s, 40000, 80))
+            .map(|&(n, s)| seg_frame(n, s, CLIENT.1, true))
             .collect();
         let mut c = PacketCollector::for_attempts(&[&first, &second], Precision::Micro);
         for f in &frames {
             c.offer(&f.frame());
         }
         let got = c.finish();
-        let numbers = |p: &AttemptPackets| p.frames.iter().map(|f| f.number).collect::<Vec<_>>();
         assert_eq!(numbers(&got[0]), vec![1, 2]);
         assert_eq!(numbers(&got[1]), vec![3, 4]);
     }
@@ -274,11 +261,11 @@ mod tests {
     fn other_tuples_and_later_frames_are_left_out() {
         let a = attempt(2, 10, 11, 2);
         let frames = [
-            tcp_frame(1, 10, 40000, 80),
-            tcp_frame(2, 10, 40000, 80),
-            tcp_frame(3, 10, 40001, 80),
-            tcp_frame(4, 11, 80, 40000),
-            tcp_frame(5, 12, 40000, 80),
+            seg_frame(1, 10, CLIENT.1, true),
+            seg_frame(2, 10, CLIENT.1, true),
+            seg_frame(3, 10, CLIENT.1 + 1, true),
+            seg_frame(4, 11, CLIENT.1, false),
+            seg_frame(5, 12, CLIENT.1, true),
         ];
         let mut c = PacketCollector::for_attempts(&[&a], Precision::Micro);
         let mut stopped_at = None;
@@ -290,9 +277,7 @@ mod tests {
             }
         }
         assert_eq!(stopped_at, Some(5), "complete once past the last time");
-        let got = c.finish();
-        let numbers: Vec<u64> = got[0].frames.iter().map(|f| f.number).collect();
-        assert_eq!(numbers, vec![2, 4]);
+        assert_eq!(numbers(&c.finish()[0]), vec![2, 4]);
     }
 
     #[test]
@@ -301,7 +286,7 @@ mod tests {
         let a = attempt(1, 10, 10, n);
         let mut c = PacketCollector::for_attempts(&[&a], Precision::Nano);
         for i in 1..=n {
-            c.offer(&tcp_frame(i, 10, 40000, 80).frame());
+            c.offer(&seg_frame(i, 10, CLIENT.1, true).frame());
         }
         let got = c.finish();
         assert_eq!(got[0].frames.len(), MAX_PACKETS);

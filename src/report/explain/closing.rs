@@ -152,11 +152,11 @@ fn verdict(ctx: &Ctx<'_>) -> Vec<String> {
             }
         }
         Verdict::Unanswered => {
-            v.push(format!(
-                "The client sent {}, all with ISN x = {}, and the capture holds no acceptable answer.",
-                plural(a.syn_count, "SYN", "SYNs"),
-                num(x)
-            ));
+            v.push(if a.syn_count == 1 {
+                format!("The client sent one SYN, with ISN x = {}, and the capture holds no acceptable answer.", num(x))
+            } else {
+                format!("The client sent {} SYNs, all with ISN x = {}, and the capture holds no acceptable answer.", a.syn_count, num(x))
+            });
             if let Some(b) = a.bad_synack.as_deref() {
                 v.push(format!(
                     "The one answer that came, a SYN-ACK with ack {}, did not acknowledge the SYN, and the client reset it (see above).",
@@ -226,9 +226,11 @@ fn timing(ctx: &Ctx<'_>) -> Vec<String> {
     let leg = |x: Option<f64>| x.map_or("not measured".to_string(), |us| dur(ctx, us));
     if a.syn.is_some() && a.synack.is_some() {
         let (s, c) = (leg(r.syn_to_synack), leg(r.synack_to_ack));
-        v.push(format!(
-            "The two legs of the handshake: SYN to SYN-ACK {s}, SYN-ACK to ACK {c}."
-        ));
+        v.push(if a.completing.is_some() {
+            format!("The two legs of the handshake: SYN to SYN-ACK {s}, SYN-ACK to ACK {c}.")
+        } else {
+            format!("SYN to SYN-ACK took {s}; no ACK completed the handshake.")
+        });
         let crafted = n.heuristics.iter().any(|h| h.name.starts_with("scanner_"));
         let by_ttl = n.rtt.notes.iter().any(|note| note.contains("only the"));
         if crafted && by_ttl {
@@ -238,8 +240,8 @@ fn timing(ctx: &Ctx<'_>) -> Vec<String> {
             ));
         } else {
             v.push(match n.capture_point {
-            CapturePoint::Client => format!("The capture was taken at the client: there, SYN to SYN-ACK ({s}) is the round trip through the network to the server and back (with the server's own turnaround), while SYN-ACK to ACK ({c}) is only the client's TCP answering."),
-            CapturePoint::Server => format!("The capture was taken at the server: there, SYN-ACK to ACK ({c}) is the round trip through the network to the client and back, while SYN to SYN-ACK ({s}) is only the server's TCP answering."),
+            CapturePoint::Client => format!("The capture was taken at the client: there, SYN to SYN-ACK ({s}) is the round trip through the network to the server and back (with the server's own turnaround){}.", if a.completing.is_some() { format!(", while SYN-ACK to ACK ({c}) is only the client's TCP answering") } else { String::new() }),
+            CapturePoint::Server => format!("The capture was taken at the server: there, SYN to SYN-ACK ({s}) is only the server's TCP answering{}.", if a.completing.is_some() { format!(", while SYN-ACK to ACK ({c}) is the round trip through the network to the client and back") } else { String::new() }),
             CapturePoint::Middle => "The capture was taken between the two hosts (both TTLs had been decremented on the way): SYN to SYN-ACK is the round trip from here to the server, SYN-ACK to ACK the round trip from here to the client, and together they make the whole round trip.".to_string(),
             CapturePoint::Unknown => "Where the capture was taken cannot be told from these packets, so neither leg can be called the network's round trip.".to_string(),
         });
@@ -247,8 +249,20 @@ fn timing(ctx: &Ctx<'_>) -> Vec<String> {
         if n.verdict == Verdict::SimultaneousOpen {
             v.push("In a simultaneous open these legs pair the client's SYN with the other end's SYN-ACK and that with the client's ACK; the time until both SYNs were acknowledged says more.".into());
         }
-        if let Some(note) = n.rtt_note() {
-            v.push(format!("How synack judged: {note}."));
+        // Karn's-rule notes always; the capture-point reasoning when it
+        // reached a conclusion the tool's TTLs do not undermine.
+        let shown: Vec<&str> = n
+            .rtt
+            .notes
+            .iter()
+            .map(String::as_str)
+            .filter(|note| {
+                note.starts_with("Karn")
+                    || (n.capture_point != CapturePoint::Unknown && !(crafted && by_ttl))
+            })
+            .collect();
+        if !shown.is_empty() {
+            v.push(format!("How synack judged: {}.", shown.join("; ")));
         }
     } else if let Some(note) = n.rtt_note() {
         v.push(format!("{note}."));
@@ -313,7 +327,7 @@ fn agreed(ctx: &Ctx<'_>) -> Vec<String> {
                 offered.push("timestamps".into());
             }
             if offered.is_empty() {
-                v.push("The SYN offered no options at all, which TCP stacks never do: a hand-made packet.".into());
+                v.push("The SYN offered no options at all, which TCP stacks today practically never do: most likely a hand-made packet.".into());
             } else {
                 v.push(format!(
                     "The SYN offered {}; no SYN-ACK says what the server would have agreed to.",

@@ -335,7 +335,7 @@ fn ack_only(ctx: &Ctx<'_>, r: &Row) -> String {
         Some(p) if p.payload_len > 0 && p.seq.wrapping_add(p.payload_len) == ack => {
             format!("the {} bytes of data the {other} sent", p.payload_len)
         }
-        _ => format!("everything the {other} sent before {ack}"),
+        _ => format!("everything the {other} sent before sequence number {ack}"),
     };
     format!("A pure acknowledgment from the {who}: ack {ack} acknowledges {what}.")
 }
@@ -405,6 +405,7 @@ fn numbers(ctx: &Ctx<'_>, s: &Seen<'_>, t: &mut Taught) -> Vec<String> {
             }
             if r.role == Role::SynAck {
                 v.extend(echo_sentence(s, &syn_sends(ctx), "SYN"));
+                v.extend(unanswered_options(ctx));
             }
         }
         Role::Completing => {
@@ -473,7 +474,7 @@ fn numbers(ctx: &Ctx<'_>, s: &Seen<'_>, t: &mut Taught) -> Vec<String> {
         }
         Role::Data | Role::Fin if r.has(tcp::ACK) && t.first("ack:meaning") => {
             v.push(format!(
-                "ack {}: the {} has received everything the {} sent before that number.",
+                "ack {}: the {} has received everything the {} sent before that sequence number.",
                 r.ack_field,
                 side(r.from),
                 side(r.from.other())
@@ -482,6 +483,30 @@ fn numbers(ctx: &Ctx<'_>, s: &Seen<'_>, t: &mut Taught) -> Vec<String> {
         _ => {}
     }
     v
+}
+
+/// Options the client's SYN offered that the SYN-ACK did not answer with.
+fn unanswered_options(ctx: &Ctx<'_>) -> Option<String> {
+    let (c, s) = (&ctx.a.syn?.options, &ctx.a.synack?.options);
+    let missing: Vec<&str> = [
+        (c.wscale.is_some() && s.wscale.is_none(), "window scaling"),
+        (c.sack_ok && !s.sack_ok, "SACK"),
+        (
+            c.timestamps.is_some() && s.timestamps.is_none(),
+            "timestamps",
+        ),
+    ]
+    .into_iter()
+    .filter(|(m, _)| *m)
+    .map(|(_, name)| name)
+    .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "The SYN offered {} that this SYN-ACK does not answer with, so {} off for this connection: each is on only if both SYNs carry it.",
+            missing.join(", "),
+            if missing.len() == 1 { "it is" } else { "they are" }
+        )
+    })
 }
 
 /// `+999` or `-5`, with "modulo 2^32" when the distance is large.
@@ -551,9 +576,16 @@ fn notes(ctx: &Ctx<'_>, s: &Seen<'_>) -> Vec<String> {
                 });
                 if let Some((isn, end)) = prev {
                     let gap = duration(r.time.micros_since(end), ctx.ladder.precision);
+                    let d = seq::diff(r.seq, isn);
                     v.push(format!(
-                        "These ports were used by an earlier connection, with ISN {isn}, last seen {gap} before. This SYN's ISN is {} above it: a new connection on the same ports, told apart by its new, higher ISN.",
-                        signed(seq::diff(r.seq, isn))
+                        "These ports were used by an earlier connection, with ISN {isn}, last seen {gap} before. This SYN's ISN is {} {} it: {}",
+                        d.unsigned_abs(),
+                        if d > 0 { "above" } else { "below" },
+                        if d > 0 {
+                            "a new connection on the same ports, told apart by its new, higher ISN."
+                        } else {
+                            "a server still holding the old connection may take this SYN for an old duplicate."
+                        }
                     ));
                 }
             }

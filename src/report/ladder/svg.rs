@@ -24,7 +24,7 @@ const ROW_H: i64 = 44;
 const MAX_NOTE_LINES: usize = 3;
 
 /// Text as XML character data or attribute value.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

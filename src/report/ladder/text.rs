@@ -153,6 +153,13 @@ pub fn render(l: &Ladder, style: TextStyle) -> String {
         out.push('\n');
     }
     out.push_str(&bare);
-    out.push_str(&format!("{indent}{}\n", l.caption()));
+    let caption = l.caption();
+    // The one non-ASCII letter a caption can hold: µ of µs.
+    let caption = if style.ascii {
+        caption.replace('µ', "u")
+    } else {
+        caption
+    };
+    out.push_str(&format!("{indent}{caption}\n"));
     out
 }
