@@ -235,3 +235,50 @@ fn a_damaged_file_is_explained_as_far_as_it_reads() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
 }
+
+#[test]
+fn the_whole_corpus_is_explained_and_drawn_without_a_crash() {
+    let dir = std::env::temp_dir().join(format!("synack-corpus-ladders-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("first.svg");
+    let mut failures = Vec::new();
+    for (stem, path) in common::captures() {
+        let p = path.to_string_lossy().into_owned();
+        for args in [
+            vec!["explain", "-n", "-r", &p],
+            vec![
+                "explain",
+                "-n",
+                "-v",
+                "--classic",
+                "--ladder",
+                "--ascii",
+                "-r",
+                &p,
+            ],
+            vec![
+                "ladder",
+                "-r",
+                &p,
+                "--conn",
+                "1",
+                "-o",
+                svg.to_str().unwrap(),
+            ],
+        ] {
+            let out = run(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            // 0, or 1 with a message (a capture without TCP has no attempt 1).
+            let ok = matches!(out.status.code(), Some(0 | 1)) && !err.contains("panicked");
+            if !ok {
+                failures.push(format!(
+                    "{stem}: {}: {:?} {err}",
+                    args[0],
+                    out.status.code()
+                ));
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -13,6 +13,7 @@
 
 mod closing;
 mod fields;
+mod numbers;
 mod packet;
 
 use std::collections::BTreeSet;
