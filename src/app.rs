@@ -1,12 +1,14 @@
 //! Running a command: open the input, build the pieces, drive frames through
 //! them, and turn failures into one-line messages and exit codes.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use crate::cli::{InputArgs, PrintArgs};
+use crate::input::{Flow, Input};
 use crate::print::{PrintOptions, Printed, Printer, TimeFormat};
 use crate::source::filter::join_expression;
-use crate::source::{open_path, BpfFilter, FrameSource, SourceError};
+use crate::source::live::{LiveCapture, LiveOptions};
+use crate::source::{devices, open_path, BpfFilter, Event, FrameSource, SourceError};
 
 /// A failure to report: one line on stderr and an exit code.
 #[derive(Debug)]
@@ -79,33 +81,63 @@ impl Output {
 
 /// Open what the input arguments name.
 pub fn open_input(input: &InputArgs) -> Result<Box<dyn FrameSource>, Failure> {
-    match (&input.read, &input.interface) {
-        (Some(path), None) => {
-            let source = open_path(path)?;
-            let lt = source.linktype();
-            if !lt.is_supported() {
-                return Err(Failure::new(format!(
-                    "{path}: unsupported data link type {} ({lt})",
-                    lt.0
-                )));
-            }
-            Ok(Box::new(source))
+    let source: Box<dyn FrameSource> = match (&input.read, &input.interface) {
+        (Some(path), None) => Box::new(open_path(path)?),
+        (None, Some(interface)) => Box::new(LiveCapture::open(&live_options(input, interface))?),
+        (Some(_), Some(_)) => {
+            return Err(Failure::new("give either -r FILE or -i IFACE, not both"))
         }
-        (None, Some(_)) => Err(Failure::new(
-            "live capture (-i) is not available in this build",
-        )),
-        (Some(_), Some(_)) => Err(Failure::new("give either -r FILE or -i IFACE, not both")),
-        (None, None) => Err(Failure::new(
-            "no input: give -r FILE (or -r - for standard input)",
-        )),
+        (None, None) => {
+            return Err(Failure::new(
+                "no input: give -r FILE (or -r - for standard input)",
+            ))
+        }
+    };
+    let lt = source.linktype();
+    if !lt.is_supported() {
+        return Err(Failure::new(format!(
+            "{}: unsupported data link type {} ({lt})",
+            source.origin(),
+            lt.0
+        )));
+    }
+    Ok(source)
+}
+
+/// tcpdump's capture settings from the command line. Immediate mode is on
+/// when asked for, or when packets are printed to a terminal (someone is
+/// watching).
+pub fn live_options(input: &InputArgs, interface: &str) -> LiveOptions {
+    let printing = input.save.write.is_none() || input.save.print;
+    let live = &input.live;
+    LiveOptions {
+        snaplen: live.snaplen,
+        buffer_kib: live.buffer_kib,
+        immediate: live.immediate || (printing && io::stdout().is_terminal()),
+        promiscuous: !live.no_promiscuous,
+        direction: live.direction,
+        filter: join_expression(&input.filter),
+        ..LiveOptions::new(interface)
     }
 }
 
-/// Compile the filter words for the source's link type.
+/// `synack -D`: the interfaces, numbered as `-i N` takes them.
+pub fn list_interfaces() -> Result<(), Failure> {
+    let listing = devices::listing()?;
+    let mut out = Output::stdout();
+    out.write(&mut listing.into_bytes())?;
+    out.flush()
+}
+
+/// Compile the filter words for the source's link type (a live capture's
+/// filter is already compiled and set in the kernel).
 pub fn open_filter(
     input: &InputArgs,
     source: &dyn FrameSource,
 ) -> Result<Option<BpfFilter>, Failure> {
+    if source.is_live() {
+        return Ok(None);
+    }
     match join_expression(&input.filter) {
         None => Ok(None),
         Some(expr) => BpfFilter::new(&expr, source.linktype())
@@ -114,13 +146,21 @@ pub fn open_filter(
     }
 }
 
-/// tcpdump's "reading from file" line on stderr.
+/// tcpdump's "reading from file" (or "listening on") line on stderr.
 pub fn announce(source: &dyn FrameSource) {
     let lt = source.linktype();
     let link = match lt.name_and_description() {
         ("UNKNOWN", _) => lt.0.to_string(),
         (name, desc) => format!("{name} ({desc})"),
     };
+    if source.is_live() {
+        eprintln!(
+            "listening on {}, link-type {link}, snapshot length {} bytes",
+            source.origin(),
+            source.snaplen()
+        );
+        return;
+    }
     eprintln!(
         "reading from file {}, link-type {link}, snapshot length {}",
         source.origin(),
@@ -143,71 +183,54 @@ pub fn print_options(args: &PrintArgs) -> PrintOptions {
 
 /// `synack print`.
 pub fn run_print(args: &PrintArgs) -> Result<(), Failure> {
-    let mut source = open_input(&args.input)?;
-    let mut filter = open_filter(&args.input, source.as_ref())?;
+    let mut input = Input::open(&args.input)?;
     if !args.quiet {
-        announce(source.as_ref());
+        announce(input.source());
     }
     let mut printer = Printer::new(print_options(args));
     let mut out = Output::stdout();
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 17);
     let mut shown: u64 = 0;
     let limit = args.input.count.unwrap_or(u64::MAX);
-    let result = loop {
-        if shown >= limit || out.closed {
-            break Ok(());
-        }
-        let frame = match source.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(Failure::from(e)),
-        };
-        if let Some(f) = filter.as_mut() {
-            if !f.matches(&frame) {
-                continue;
+    let result = if limit == 0 {
+        Ok(())
+    } else {
+        input.run(|event| {
+            match event {
+                Event::Frame(frame) if args.count_only => {
+                    if args.all || printer.carries_tcp(&frame) {
+                        shown += 1;
+                    }
+                }
+                Event::Frame(frame) => {
+                    if printer.print(&frame, &mut buf) != Printed::Skipped {
+                        shown += 1;
+                    }
+                    if buf.len() >= 1 << 16 {
+                        out.write(&mut buf)?;
+                    }
+                }
+                // Nothing more is ready: show what was printed before waiting.
+                Event::Idle { .. } => {
+                    out.write(&mut buf)?;
+                    out.flush()?;
+                }
+                Event::End => return Ok(Flow::Stop),
             }
-        }
-        if args.count_only {
-            if args.all || printer.carries_tcp(&frame) {
-                shown += 1;
-            }
-            continue;
-        }
-        if printer.print(&frame, &mut buf) != Printed::Skipped {
-            shown += 1;
-        }
-        if buf.len() >= 1 << 16 {
-            out.write(&mut buf)?;
-        }
+            Ok(if shown >= limit || out.closed {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            })
+        })
     };
     if args.count_only {
         buf.extend_from_slice(format!("{shown} packets\n").as_bytes());
     }
     out.write(&mut buf)?;
     out.flush()?;
+    input.finish()?;
     result
-}
-
-/// Feed every frame that passes the filter to `f` until the input ends or
-/// `f` answers `false`.
-pub fn each_frame(
-    source: &mut dyn FrameSource,
-    filter: &mut Option<BpfFilter>,
-    mut f: impl FnMut(&crate::source::Frame<'_>) -> Result<bool, Failure>,
-) -> Result<(), Failure> {
-    loop {
-        let frame = match source.next_frame() {
-            Ok(Some(frame)) => frame,
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(Failure::from(e)),
-        };
-        if filter.as_mut().is_some_and(|bpf| !bpf.matches(&frame)) {
-            continue;
-        }
-        if !f(&frame)? {
-            return Ok(());
-        }
-    }
 }
 
 /// `synack handshakes`.

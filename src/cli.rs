@@ -1,6 +1,8 @@
 //! The command line: tcpdump's short flags with tcpdump's meanings, in one place.
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{value_parser, ArgAction, Args, Parser, Subcommand};
+
+use crate::source::live::Direction;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -33,6 +35,17 @@ pub enum Command {
     Ladder(LadderArgs),
 }
 
+impl Cli {
+    /// The input arguments of whichever command was given.
+    pub fn input(&self) -> &InputArgs {
+        match &self.command {
+            None => &self.print.input,
+            Some(Command::Print(args)) => &args.input,
+            Some(Command::Handshakes(args)) => &args.input,
+        }
+    }
+}
+
 /// Where packets come from, and which of them to take.
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
@@ -55,6 +68,70 @@ pub struct InputArgs {
         allow_hyphen_values = false
     )]
     pub filter: Vec<String>,
+
+    /// List the interfaces synack can capture on (as tcpdump -D does), then exit.
+    #[arg(short = 'D', long = "list-interfaces")]
+    pub list_interfaces: bool,
+
+    #[command(flatten)]
+    pub live: LiveArgs,
+
+    #[command(flatten)]
+    pub save: SaveArgs,
+}
+
+/// How to capture from an interface (`-i`), with tcpdump's flags.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Live capture (-i)")]
+pub struct LiveArgs {
+    /// Bytes to capture of each packet (0 or none: 262144, as tcpdump).
+    #[arg(short = 's', long = "snapshot-length", value_name = "SNAPLEN", default_value_t = 0,
+          value_parser = value_parser!(u32).range(0..=262_144))]
+    pub snaplen: u32,
+
+    /// Kernel capture buffer size in KiB (default: libpcap's, 2 MiB on Linux).
+    #[arg(short = 'B', long = "buffer-size", value_name = "KiB",
+          value_parser = value_parser!(u32).range(1..=2_097_151))]
+    pub buffer_kib: Option<u32>,
+
+    /// Hand each packet over as it arrives rather than a kernel buffer block at
+    /// a time (always on when printing to a terminal).
+    #[arg(long = "immediate-mode")]
+    pub immediate: bool,
+
+    /// Don't put the interface into promiscuous mode.
+    #[arg(short = 'p', long = "no-promiscuous-mode")]
+    pub no_promiscuous: bool,
+
+    /// Capture only packets received (in), sent (out), or both (inout).
+    #[arg(short = 'Q', long = "direction", value_name = "in|out|inout")]
+    pub direction: Option<Direction>,
+
+    /// When run as root, become this user once the interface and -w file are
+    /// open (default: nobody; `-Z root` stays root).
+    #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    pub user: Option<String>,
+}
+
+/// Saving what was captured (`-w`).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Saving packets (-w)")]
+pub struct SaveArgs {
+    /// Write the packets to a pcap file instead of printing them.
+    #[arg(short = 'w', value_name = "FILE")]
+    pub write: Option<String>,
+
+    /// Write pcapng rather than pcap.
+    #[arg(long, requires = "write")]
+    pub pcapng: bool,
+
+    /// With -w, also print the packets.
+    #[arg(long, requires = "write")]
+    pub print: bool,
+
+    /// With -w, write each packet to the file as soon as it is captured.
+    #[arg(short = 'U', long = "packet-buffered", requires = "write")]
+    pub packet_buffered: bool,
 }
 
 /// How `print` renders packets.
@@ -158,6 +235,11 @@ pub struct HandshakeArgs {
     /// No progress bar (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Track on a thread of its own while this one reads, decodes and
+    /// reports (2 or more); the output is the same as with one thread.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
 }
 
 /// How `explain` chooses, prints and explains attempts. The printing flags

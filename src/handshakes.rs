@@ -4,23 +4,26 @@
 //! A capture file is read with [`Emit::InOrder`] (records in the order of their
 //! first packet, each once its connection is over); a live source (one without
 //! a file position) gets [`Emit::WhenFinal`]: each record is written and
-//! flushed as soon as its verdict is final. A live source should also call
-//! [`Tracker::advance_to`] with the clock on its read timeouts, so that
-//! unanswered attempts are judged while the wire is quiet.
+//! flushed as soon as its verdict is final. While a live source is idle the
+//! tracker is advanced to the wall clock ([`Tracker::advance_to`]), so that
+//! unanswered attempts are judged while the wire is quiet; an interrupt ends
+//! the input, and every attempt still open is judged as of then.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::app::{each_frame, open_filter, open_input, Failure, Output};
+use crate::app::{announce, Failure, Output};
 use crate::cli::{HandshakeArgs, HandshakeFormat};
+use crate::input::{Flow, Input};
+use crate::pipeline::Tracking;
 use crate::report::csv::CsvWriter;
 use crate::report::table::TableWriter;
 use crate::report::{jsonl, Record, Selection, Summary};
-use crate::source::Precision;
+use crate::source::{Event, Precision};
 use crate::track::heuristics::DetectorConfig;
-use crate::track::{Attempt, Emit, Tracker, TrackerConfig, TrackerStats};
+use crate::track::{Attempt, Emit, TrackerConfig, TrackerStats};
 
 fn seconds(name: &str, v: f64) -> Result<Duration, Failure> {
     Duration::try_from_secs_f64(v)
@@ -67,6 +70,15 @@ impl Sink {
 
     fn record(&mut self, a: &Attempt, buf: &mut Vec<u8>) {
         self.next_id += 1;
+        if self.summary_only {
+            // The summary reads three things: no need to derive the rest.
+            let verdict = crate::track::analysis::verdict(a);
+            let handshake = crate::track::rtt::handshake_time(a);
+            if self.selection.matches_verdict(verdict, handshake) {
+                self.summary.add_verdict(verdict, handshake, a.server);
+            }
+            return;
+        }
         let r = Record::new(self.next_id, a, self.precision, &self.detectors);
         if !self.selection.matches(&r) {
             return;
@@ -108,8 +120,11 @@ fn progress_bar(total: Option<u64>, wanted: bool) -> Option<ProgressBar> {
 }
 
 pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
-    let mut source = open_input(&args.input)?;
-    let mut filter = open_filter(&args.input, source.as_ref())?;
+    let mut input = Input::open(&args.input)?;
+    let source = input.source();
+    if source.is_live() {
+        announce(source);
+    }
     // A file has a position; a live source streams each record when final.
     let emit = if source.position().is_some() {
         Emit::InOrder
@@ -118,7 +133,14 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
     };
     let cfg = tracker_config(args, emit)?;
     let detectors = cfg.detectors.clone();
-    let mut tracker = Tracker::new(cfg);
+    // Tracking on a thread of its own pays off for files, read as fast as
+    // they can be; a live source streams each record at once.
+    let threads = if emit == Emit::InOrder {
+        args.threads
+    } else {
+        1
+    };
+    let mut tracker = Tracking::new(cfg, threads);
     let colour = std::io::stdout().is_terminal()
         && !std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut sink = Sink {
@@ -142,12 +164,25 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
     sink.start(&mut buf);
     let limit = args.input.count.unwrap_or(u64::MAX);
     let mut taken: u64 = 0;
-    let result = each_frame(source.as_mut(), &mut filter, |frame| {
+    let result = input.run(|event| {
         if taken >= limit || out.closed {
-            return Ok(false);
+            return Ok(Flow::Stop);
         }
-        taken += 1;
-        tracker.observe(frame);
+        match event {
+            Event::Frame(frame) => {
+                taken += 1;
+                tracker.observe(&frame);
+                if taken % 8192 == 0 {
+                    if let Some(bar) = &bar {
+                        bar.set_position(frame.offset);
+                        bar.set_message(format!("{} attempts", tracker.stats().attempts));
+                    }
+                }
+            }
+            // The wire is quiet: attempts whose timeout passed are judged now.
+            Event::Idle { now } => tracker.advance_to(now),
+            Event::End => return Ok(Flow::Stop),
+        }
         while let Some(a) = tracker.next_finished() {
             sink.record(&a, &mut buf);
         }
@@ -158,13 +193,11 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
                 out.flush()?;
             }
         }
-        if taken % 8192 == 0 {
-            if let Some(bar) = &bar {
-                bar.set_position(frame.offset);
-                bar.set_message(format!("{} attempts", tracker.stats().attempts));
-            }
-        }
-        Ok(true)
+        Ok(if taken >= limit || out.closed {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
     });
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -179,5 +212,6 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
     sink.end(&tracker.stats(), &mut buf);
     out.write(&mut buf)?;
     out.flush()?;
+    input.finish()?;
     result
 }

@@ -7,6 +7,7 @@ use synack::cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        _ if cli.input().list_interfaces => app::list_interfaces(),
         None => app::run_print(&cli.print),
         Some(Command::Print(args)) => app::run_print(args),
         Some(Command::Handshakes(args)) => app::run_handshakes(args),

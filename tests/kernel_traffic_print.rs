@@ -5,15 +5,13 @@
 //! devices, so the test builds the tagged frames and a packet socket sends them).
 
 mod common;
-#[path = "common/netns.rs"]
-mod netns;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::netns::{sh, NetnsPair};
 use common::{compare, synack, tcp_lines};
-use netns::{sh, NetnsPair};
 
 const SERVER: &str = r#"
 import socket, sys, threading

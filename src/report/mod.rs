@@ -59,7 +59,12 @@ pub struct Selection {
 
 impl Selection {
     pub fn matches(&self, r: &Record<'_>) -> bool {
-        let v = r.analysis.verdict;
+        self.matches_verdict(r.analysis.verdict, r.analysis.rtt.handshake)
+    }
+
+    /// [`Selection::matches`] from the two things it reads: the verdict and
+    /// the handshake time in microseconds.
+    pub fn matches_verdict(&self, v: Verdict, handshake_us: Option<f64>) -> bool {
         if !self.verdicts.is_empty() && !self.verdicts.contains(&v) {
             return false;
         }
@@ -67,7 +72,7 @@ impl Selection {
             return false;
         }
         if let Some(ms) = self.slow_ms {
-            match r.analysis.rtt.handshake {
+            match handshake_us {
                 Some(us) if us >= ms * 1000.0 => {}
                 _ => return false,
             }

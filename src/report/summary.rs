@@ -46,10 +46,19 @@ impl Summary {
     }
 
     pub fn add(&mut self, r: &Record<'_>) {
-        let v = r.analysis.verdict;
+        self.add_verdict(
+            r.analysis.verdict,
+            r.analysis.rtt.handshake,
+            r.attempt.server,
+        );
+    }
+
+    /// [`Summary::add`] from what it counts: the verdict, the handshake time
+    /// in microseconds and the server.
+    pub fn add_verdict(&mut self, v: Verdict, handshake_us: Option<f64>, server: Endpoint) {
         self.attempts += 1;
         self.per_verdict[verdict_slot(v)] += 1;
-        if let Some(us) = r.analysis.rtt.handshake {
+        if let Some(us) = handshake_us {
             self.seen_samples += 1;
             self.max_us = Some(self.max_us.map_or(us, |m: f64| m.max(us)));
             if self.samples.len() < MAX_SAMPLES {
@@ -61,14 +70,12 @@ impl Summary {
                 }
             }
         }
-        if !matches!(
+        let failed = !matches!(
             v,
             Verdict::Established | Verdict::Midstream | Verdict::SimultaneousOpen
-        ) {
-            let server = r.attempt.server;
-            if self.failing.len() < MAX_SERVERS || self.failing.contains_key(&server) {
-                *self.failing.entry(server).or_default() += 1;
-            }
+        );
+        if failed && (self.failing.len() < MAX_SERVERS || self.failing.contains_key(&server)) {
+            *self.failing.entry(server).or_default() += 1;
         }
     }
 
@@ -82,9 +89,11 @@ impl Summary {
             return None;
         }
         let mut v = self.samples.clone();
-        v.sort_by(|a, b| a.total_cmp(b));
         let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
-        Some(v[rank.min(v.len()) - 1])
+        // The value of that rank, without sorting all the others.
+        let at = rank.min(v.len()) - 1;
+        let (_, value, _) = v.select_nth_unstable_by(at, |a, b| a.total_cmp(b));
+        Some(*value)
     }
 
     pub fn max(&self) -> Option<f64> {

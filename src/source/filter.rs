@@ -28,13 +28,19 @@ impl std::fmt::Display for FilterError {
 
 impl std::error::Error for FilterError {}
 
+/// libpcap's own words for an error, without the `pcap` crate's decoration.
+pub fn pcap_message(e: pcap::Error) -> String {
+    match e {
+        pcap::Error::PcapError(msg) => msg,
+        other => other.to_string(),
+    }
+}
+
 fn compile(expression: &str, linktype: Linktype) -> Result<BpfProgram, FilterError> {
     let dead =
         Capture::dead(pcap::Linktype(linktype.dlt())).map_err(|e| FilterError(e.to_string()))?;
-    dead.compile(expression, true).map_err(|e| match e {
-        pcap::Error::PcapError(msg) => FilterError(msg),
-        other => FilterError(other.to_string()),
-    })
+    dead.compile(expression, true)
+        .map_err(|e| FilterError(pcap_message(e)))
 }
 
 impl BpfFilter {

@@ -2,11 +2,16 @@
 //! BPF filter that may sit in front of either.
 //!
 //! Every source hands out [`Frame`]s one at a time through [`FrameSource`]; the
-//! frame borrows the source's buffer, so nothing is copied or allocated per packet.
+//! frame borrows the source's buffer, so nothing is allocated per packet (a live
+//! capture copies each packet once, out of libpcap's buffer into its own).
+//! A live source also says when it is idle ([`Event::Idle`]), so that consumers
+//! can flush output and fire timeouts while the wire is quiet.
 
+pub mod devices;
 pub mod file;
 pub mod filter;
 pub mod live;
+pub mod stop;
 
 use std::fmt;
 
@@ -29,6 +34,14 @@ impl Linktype {
     pub const IPV4: Linktype = Linktype(228);
     pub const IPV6: Linktype = Linktype(229);
     pub const LINUX_SLL2: Linktype = Linktype(276);
+
+    /// The link type of a libpcap DLT value (the inverse of [`Linktype::dlt`]).
+    pub fn from_dlt(dlt: i32) -> Linktype {
+        match dlt {
+            12 | 14 => Linktype::RAW,
+            v => Linktype(v as u32),
+        }
+    }
 
     /// The DLT value libpcap uses for this link type (they differ for a few
     /// historical types; BPF programs are compiled for the DLT).
@@ -177,10 +190,50 @@ impl fmt::Display for SourceError {
 
 impl std::error::Error for SourceError {}
 
+/// What a source has next.
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    Frame(Frame<'a>),
+    /// A live source has no packet ready. `now` is the wall clock, on the same
+    /// clock as the packets' time stamps, so timeouts can be judged against it.
+    Idle {
+        now: Timestamp,
+    },
+    /// The input ended: end of file, or a live capture was told to stop.
+    End,
+}
+
+/// A live capture's counters, as `pcap_stats` gives them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureStats {
+    /// Packets that passed the kernel filter.
+    pub received: u32,
+    /// Packets the kernel dropped because the buffer was full.
+    pub dropped: u32,
+    /// Packets the interface or its driver dropped.
+    pub interface_dropped: u32,
+}
+
 /// Something that yields frames one after another.
 pub trait FrameSource {
     /// The next frame, `Ok(None)` at the end of the input.
     fn next_frame(&mut self) -> Result<Option<Frame<'_>>, SourceError>;
+    /// The next frame, or word that the source is idle or has ended. Files are
+    /// never idle; a live capture is idle whenever no packet is ready.
+    fn next_event(&mut self) -> Result<Event<'_>, SourceError> {
+        Ok(match self.next_frame()? {
+            Some(frame) => Event::Frame(frame),
+            None => Event::End,
+        })
+    }
+    /// True for a capture from an interface (its filter runs in the kernel).
+    fn is_live(&self) -> bool {
+        false
+    }
+    /// The kernel's counters of a live capture; `None` for files.
+    fn capture_stats(&mut self) -> Option<Result<CaptureStats, SourceError>> {
+        None
+    }
     /// The link type of the first interface (what tcpdump reports for the file).
     fn linktype(&self) -> Linktype;
     /// The snapshot length of the first interface.

@@ -25,15 +25,20 @@ pub mod heuristics;
 pub mod key;
 mod machine;
 pub mod options;
+pub mod packet;
+mod release;
 pub mod rtt;
 pub mod seq;
+mod slots;
 mod table;
+mod timeouts;
 pub mod wireshark;
 pub mod zeek;
 
 pub use analysis::{analyze, Analysis, Verdict};
 pub use attempt::{Attempt, EndReason, Event, EventKind, Origin};
 pub use key::{Endpoint, FlowKey, Side};
+pub use packet::Packet;
 pub use table::Tracker;
 
 use std::time::Duration;

@@ -106,7 +106,6 @@ pub fn rtt(a: &Attempt) -> Rtt {
         irtt: a.wireshark.initial_rtt_ns.map(|n| n as f64 / 1000.0),
         ..Rtt::default()
     };
-    let first_syn = a.syn.map(|s| s.time);
     if let Some(sa) = a.synack.as_ref() {
         if let Some(t) = answered(
             &syn_sends(a),
@@ -131,14 +130,19 @@ pub fn rtt(a: &Attempt) -> Rtt {
             r.synack_to_ack = Some(us(ack.time, t));
         }
     }
-    let done = a.completing.map(|c| c.time).or_else(|| {
+    r.handshake = handshake_time(a);
+    r
+}
+
+/// Microseconds from the first SYN to the end of the handshake (the
+/// completing ACK, or both SYNs of a simultaneous open acknowledged).
+pub fn handshake_time(a: &Attempt) -> Option<f64> {
+    let start = a.syn?.time;
+    let end = a.completing.map(|c| c.time).or_else(|| {
         let s = a.simultaneous.as_ref()?;
         Some(s.server_acked_client?.max(s.client_acked_server?))
-    });
-    if let (Some(start), Some(end)) = (first_syn, done) {
-        r.handshake = Some(us(end, start));
-    }
-    r
+    })?;
+    Some(us(end, start))
 }
 
 /// The initial TTLs in use (Linux and most Unix 64, Windows 128, network gear

@@ -6,11 +6,12 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use crate::print::out::ShortText;
 
 /// An IPv4 or IPv6 address, compact and `Copy`, ordered by version then bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Eq)]
 pub enum Addr {
     V4([u8; 4]),
     V6([u8; 16]),
@@ -55,15 +56,43 @@ impl Addr {
     }
 }
 
+/// Compared as one word, where the derived comparison calls `memcmp`.
+impl PartialEq for Addr {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Addr::V4(a), Addr::V4(b)) => u32::from_ne_bytes(*a) == u32::from_ne_bytes(*b),
+            (Addr::V6(a), Addr::V6(b)) => u128::from_ne_bytes(*a) == u128::from_ne_bytes(*b),
+            _ => false,
+        }
+    }
+}
+
+/// One word per address: hashed in one round, where the derived hash feeds
+/// the variant, the length and each byte.
+impl Hash for Addr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Addr::V4(a) => state.write_u32(u32::from_ne_bytes(*a)),
+            Addr::V6(a) => state.write_u128(u128::from_ne_bytes(*a)),
+        }
+    }
+}
+
 impl PartialOrd for Addr {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
+/// Version first, then the bytes in order: as big-endian numbers, compared
+/// without a call to `memcmp` (one comparison per segment orders the key).
 impl Ord for Addr {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.version(), self.octets()).cmp(&(other.version(), other.octets()))
+        match (self, other) {
+            (Addr::V4(a), Addr::V4(b)) => u32::from_be_bytes(*a).cmp(&u32::from_be_bytes(*b)),
+            (Addr::V6(a), Addr::V6(b)) => u128::from_be_bytes(*a).cmp(&u128::from_be_bytes(*b)),
+            _ => self.version().cmp(&other.version()),
+        }
     }
 }
 
@@ -190,6 +219,25 @@ mod tests {
         // IPv4-compatible: dotted in tcpdump, hex in the standard library.
         assert_eq!(v6("::10.0.0.1"), "::10.0.0.1");
         assert_eq!(v6("1::"), "1::");
+    }
+
+    #[test]
+    fn order_is_version_then_bytes() {
+        let mut v = [
+            Addr::V6([0xff; 16]),
+            Addr::V4([10, 0, 0, 2]),
+            Addr::V6([0; 16]),
+            Addr::V4([9, 255, 255, 255]),
+            Addr::V4([10, 0, 0, 1]),
+        ];
+        v.sort();
+        let keys: Vec<(u8, Vec<u8>)> = v
+            .iter()
+            .map(|a| (a.version(), a.octets().to_vec()))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
     }
 
     #[test]

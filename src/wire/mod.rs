@@ -31,41 +31,55 @@ pub(crate) fn be32(d: &[u8], at: usize) -> u32 {
 /// The Internet checksum (RFC 1071) of several byte runs, folded to 16 bits and
 /// complemented. Zero means "the checksum over data that includes its own
 /// checksum field verifies".
+///
+/// The sum is taken over native-endian 32-bit words into a 64-bit
+/// accumulator, a loop the compiler turns into vector adds: a ones'
+/// complement sum does not depend on byte order (RFC 1071 §2(B)), so it is
+/// folded and swapped to network order once at the end.
 pub fn internet_checksum(parts: &[&[u8]]) -> u16 {
     let mut sum: u64 = 0;
+    // A byte left over from a run of odd length: the first half of a word.
     let mut odd: Option<u8> = None;
     for part in parts {
         let mut p: &[u8] = part;
-        if let Some(hi) = odd.take() {
-            if let Some((&lo, rest)) = p.split_first() {
-                sum += u16::from_be_bytes([hi, lo]) as u64;
+        if let Some(first) = odd.take() {
+            if let Some((&second, rest)) = p.split_first() {
+                sum += u64::from(u16::from_ne_bytes([first, second]));
                 p = rest;
             } else {
-                odd = Some(hi);
+                odd = Some(first);
                 continue;
             }
         }
-        let mut chunks = p.chunks_exact(8);
-        for c in &mut chunks {
-            sum += u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64;
-            sum += u32::from_be_bytes([c[4], c[5], c[6], c[7]]) as u64;
-        }
-        let mut rest = chunks.remainder();
-        while rest.len() >= 2 {
-            sum += u16::from_be_bytes([rest[0], rest[1]]) as u64;
-            rest = &rest[2..];
-        }
-        if let Some(&b) = rest.first() {
-            odd = Some(b);
+        sum += sum_words(p);
+        if p.len() % 2 == 1 {
+            odd = Some(p[p.len() - 1]);
         }
     }
-    if let Some(hi) = odd {
-        sum += u16::from_be_bytes([hi, 0]) as u64;
+    if let Some(first) = odd {
+        sum += u64::from(u16::from_ne_bytes([first, 0]));
     }
     while sum >> 16 != 0 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
-    !(sum as u16)
+    !u16::from_be(sum as u16)
+}
+
+/// The sum of the native-endian 16-bit words of `p` (an odd last byte left
+/// out), not yet folded. Whole 32-bit words are summed as such: 2^16 is 1
+/// modulo 0xffff, so a 32-bit word counts as its two halves.
+#[inline]
+fn sum_words(p: &[u8]) -> u64 {
+    let mut words = p.chunks_exact(4);
+    let mut sum: u64 = words
+        .by_ref()
+        .map(|w| u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
+        .sum();
+    let rest = words.remainder();
+    if rest.len() >= 2 {
+        sum += u64::from(u16::from_ne_bytes([rest[0], rest[1]]));
+    }
+    sum
 }
 
 /// The TCP checksum over an IPv4 pseudo-header and the segment (RFC 9293
@@ -104,6 +118,54 @@ mod tests {
         assert_eq!(internet_checksum(&[&data]), !0xddf2);
         let split = internet_checksum(&[&data[..3], &data[3..5], &data[5..]]);
         assert_eq!(split, !0xddf2);
+    }
+
+    /// The RFC 1071 definition word by word, in network order.
+    fn reference_sum(parts: &[&[u8]]) -> u16 {
+        let bytes: Vec<u8> = parts.concat();
+        let mut sum: u64 = 0;
+        for w in bytes.chunks(2) {
+            sum += u64::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]));
+        }
+        while sum >> 16 != 0 {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        !(sum as u16)
+    }
+
+    #[test]
+    fn wide_sum_equals_the_definition_for_any_lengths_and_splits() {
+        let mut x: u32 = 0x1234_5678;
+        let data: Vec<u8> = (0..301)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        for len in 0..data.len() {
+            let d = &data[..len];
+            assert_eq!(internet_checksum(&[d]), reference_sum(&[d]), "len {len}");
+            for cut in [1, 3, 4, 7] {
+                if cut < len {
+                    let parts = [
+                        &d[..cut],
+                        &d[cut..cut + (len - cut) / 2],
+                        &d[cut + (len - cut) / 2..],
+                    ];
+                    assert_eq!(
+                        internet_checksum(&parts),
+                        reference_sum(&parts),
+                        "len {len} cut {cut}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            internet_checksum(&[&[0xff; 64]]),
+            reference_sum(&[&[0xff; 64]])
+        );
     }
 
     #[test]

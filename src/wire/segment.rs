@@ -62,8 +62,13 @@ impl<'a> Segment<'a> {
             return None;
         }
         let sum = match (self.ip.src, self.ip.dst) {
-            (Addr::V4(s), Addr::V4(_)) => {
-                let d = Ipv4::new_checked(self.ip.header)?.final_destination();
+            (Addr::V4(s), Addr::V4(d)) => {
+                // Only options (a source route) can name another destination.
+                let d = if self.ip.header.len() > ipv4::HEADER_LEN {
+                    Ipv4::new_checked(self.ip.header)?.final_destination()
+                } else {
+                    d
+                };
                 tcp_checksum_v4(&s, &d, &seg[..len])
             }
             (Addr::V6(s), Addr::V6(d)) => tcp_checksum_v6(&s, &d, &seg[..len]),

@@ -2,6 +2,10 @@
 //! and the rule by which TCP lines are compared with tcpdump's.
 #![allow(dead_code)]
 
+pub mod live;
+pub mod netns;
+pub mod traffic;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -1,0 +1,178 @@
+//! An input as every command reads it: the source (a file with `-r`, an
+//! interface with `-i`), its filter, the copy written with `-w`, root given up
+//! after a live capture is open, and tcpdump's closing statistics.
+//!
+//! Commands consume it through [`Input::run`], which calls them back with each
+//! [`Event`]: frames that passed the filter, and, for live captures, idle
+//! moments (to flush output and fire timeouts). The run ends at the end of the
+//! file, on SIGINT/SIGTERM, after `-c` packets when saving, or when the
+//! consumer answers [`Flow::Stop`].
+
+use crate::app::{self, Failure};
+use crate::cli::InputArgs;
+use crate::privileges;
+use crate::savefile::{SaveFormat, SaveOptions, Savefile};
+use crate::source::{BpfFilter, CaptureStats, Event, FrameSource};
+
+/// A consumer's answer: go on, or stop reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// An open input.
+pub struct Input {
+    source: Box<dyn FrameSource>,
+    filter: Option<BpfFilter>,
+    savefile: Option<Savefile>,
+    /// Frames go to the consumer (not with `-w` alone, which only saves).
+    deliver: bool,
+    /// With `-w`, `-c` counts the packets captured, as tcpdump counts them.
+    limit: u64,
+    /// Packets that passed the filter (tcpdump's "packets captured").
+    captured: u64,
+}
+
+impl Input {
+    /// Open the source, compile its filter, create the `-w` file, then give up
+    /// root if this is a live capture.
+    pub fn open(args: &InputArgs) -> Result<Input, Failure> {
+        let source = app::open_input(args)?;
+        let filter = app::open_filter(args, source.as_ref())?;
+        let savefile = match &args.save.write {
+            Some(path) => {
+                let opts = SaveOptions {
+                    path: path.clone(),
+                    format: if args.save.pcapng {
+                        SaveFormat::Pcapng
+                    } else {
+                        SaveFormat::Pcap
+                    },
+                    packet_buffered: args.save.packet_buffered,
+                };
+                Some(Savefile::create(&opts, source.as_ref())?)
+            }
+            None => None,
+        };
+        if source.is_live() {
+            privileges::drop_root(args.live.user.as_deref()).map_err(Failure::new)?;
+        }
+        let saving = savefile.is_some();
+        Ok(Input {
+            source,
+            filter,
+            savefile,
+            deliver: !saving || args.save.print,
+            limit: match (saving, args.count) {
+                (true, Some(n)) => n,
+                _ => u64::MAX,
+            },
+            captured: 0,
+        })
+    }
+
+    pub fn source(&self) -> &dyn FrameSource {
+        self.source.as_ref()
+    }
+
+    /// Packets that passed the filter so far.
+    pub fn captured(&self) -> u64 {
+        self.captured
+    }
+
+    /// Read until the input ends or the consumer stops, calling `consume` with
+    /// each frame that passed the filter and each idle moment (never with
+    /// [`Event::End`]: the run returning is the end).
+    pub fn run(
+        &mut self,
+        mut consume: impl FnMut(Event<'_>) -> Result<Flow, Failure>,
+    ) -> Result<(), Failure> {
+        while self.captured < self.limit {
+            match self.source.next_event()? {
+                Event::End => break,
+                Event::Idle { now } => {
+                    if let Some(savefile) = &mut self.savefile {
+                        savefile.flush()?;
+                    }
+                    if consume(Event::Idle { now })? == Flow::Stop {
+                        break;
+                    }
+                }
+                Event::Frame(frame) => {
+                    if let Some(filter) = &mut self.filter {
+                        if !filter.matches(&frame) {
+                            continue;
+                        }
+                    }
+                    self.captured += 1;
+                    if let Some(savefile) = &mut self.savefile {
+                        savefile.write(&frame)?;
+                    }
+                    if self.deliver && consume(Event::Frame(frame))? == Flow::Stop {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Finish: write out the rest of the `-w` file and, for a live capture,
+    /// print tcpdump's three statistics lines on standard error.
+    pub fn finish(&mut self) -> Result<(), Failure> {
+        let saved = match &mut self.savefile {
+            Some(savefile) => savefile.flush(),
+            None => Ok(()),
+        };
+        if let Some(stats) = self.source.capture_stats() {
+            match stats {
+                Ok(stats) => eprint!("{}", statistics(self.captured, stats)),
+                Err(e) => eprintln!("synack: cannot read capture statistics: {e}"),
+            }
+        }
+        saved.map_err(Failure::from)
+    }
+}
+
+/// tcpdump's closing lines (its `info(1)`).
+pub fn statistics(captured: u64, stats: CaptureStats) -> String {
+    fn line(n: u64, what: &str) -> String {
+        format!("{n} packet{} {what}\n", if n == 1 { "" } else { "s" })
+    }
+    let mut text = line(captured, "captured");
+    text += &line(stats.received.into(), "received by filter");
+    text += &line(stats.dropped.into(), "dropped by kernel");
+    if stats.interface_dropped != 0 {
+        text += &line(stats.interface_dropped.into(), "dropped by interface");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_read_like_tcpdump() {
+        let stats = CaptureStats {
+            received: 1,
+            dropped: 0,
+            interface_dropped: 0,
+        };
+        assert_eq!(
+            statistics(1, stats),
+            "1 packet captured\n1 packet received by filter\n0 packets dropped by kernel\n"
+        );
+        let stats = CaptureStats {
+            received: 12,
+            dropped: 3,
+            interface_dropped: 2,
+        };
+        assert_eq!(
+            statistics(7, stats),
+            "7 packets captured\n12 packets received by filter\n3 packets dropped by kernel\n\
+             2 packets dropped by interface\n"
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! One TCP segment as the tracker reads it: the header fields an attempt
+//! records, owned, so that a segment decoded in one thread can be tracked in
+//! another. Every frame reaches the tracker through [`Packet::decode`], with
+//! one thread or several.
+
+use super::key::{Endpoint, FlowKey};
+use crate::source::{Frame, Timestamp};
+use crate::wire::segment::Skip;
+use crate::wire::{self, Segment};
+
+/// The most option bytes a TCP header can carry (60 − 20).
+const MAX_OPTIONS: usize = 40;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Packet {
+    pub frame: u64,
+    pub time: Timestamp,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    /// The eight classic flag bits.
+    pub flags: u8,
+    /// The AE bit (AccECN; formerly NS).
+    pub ae: bool,
+    pub seq: u32,
+    pub ack: u32,
+    pub window: u16,
+    /// Payload length as IP claims it, no more than was on the wire.
+    pub payload_len: u32,
+    /// First fragment of a fragmented datagram.
+    pub fragmented: bool,
+    pub ttl: u8,
+    pub dont_fragment: bool,
+    /// The two ECN bits of the IP header.
+    pub ip_ecn: u8,
+    /// Does the TCP checksum verify (`None`: not all captured, or a fragment)?
+    pub checksum_ok: Option<bool>,
+    options: [u8; MAX_OPTIONS],
+    options_len: u8,
+}
+
+impl Packet {
+    /// Decode a frame down to its TCP segment.
+    pub fn decode(frame: &Frame<'_>) -> Result<Packet, Skip> {
+        let seg = wire::decode(frame)?;
+        // An IP length beyond the frame's length on the wire is a lie
+        // (damage, fuzzing): only what was on the wire was sent.
+        let tcp_at = seg.tcp.bytes().as_ptr() as usize - frame.data.as_ptr() as usize;
+        let on_wire = (frame.len as usize)
+            .saturating_sub(tcp_at + seg.tcp.header_len())
+            .min(u32::MAX as usize) as u32;
+        Ok(Packet::from_segment(
+            frame.number,
+            frame.ts,
+            &seg,
+            seg.payload_len.min(on_wire),
+        ))
+    }
+
+    /// A decoded segment with the payload length to record.
+    pub fn from_segment(frame: u64, time: Timestamp, s: &Segment<'_>, payload_len: u32) -> Packet {
+        let opts = s.tcp.options();
+        let mut options = [0u8; MAX_OPTIONS];
+        let n = opts.len().min(MAX_OPTIONS);
+        options[..n].copy_from_slice(&opts[..n]);
+        Packet {
+            frame,
+            time,
+            src: Endpoint::new(s.ip.src, s.tcp.src_port()),
+            dst: Endpoint::new(s.ip.dst, s.tcp.dst_port()),
+            flags: s.tcp.flags(),
+            ae: s.tcp.ae(),
+            seq: s.tcp.seq(),
+            ack: s.tcp.ack(),
+            window: s.tcp.window(),
+            payload_len,
+            fragmented: s.ip.fragmented,
+            ttl: s.ip.ttl,
+            dont_fragment: s.ip.dont_fragment,
+            ip_ecn: s.ip.ecn,
+            checksum_ok: s.checksum_ok(),
+            options,
+            options_len: n as u8,
+        }
+    }
+
+    /// The option bytes that were captured.
+    pub fn options(&self) -> &[u8] {
+        &self.options[..usize::from(self.options_len)]
+    }
+
+    /// The direction-free key of its connection.
+    pub fn key(&self) -> FlowKey {
+        FlowKey::new(self.src, self.dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Linktype;
+
+    #[test]
+    fn keeps_every_option_byte_of_the_longest_header() {
+        let mut ip = vec![
+            0x45, 0, 0, 80, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        let mut tcp = vec![0u8; 60];
+        tcp[12] = 0xf0;
+        tcp[13] = 0x02;
+        for (i, b) in tcp[20..].iter_mut().enumerate() {
+            *b = if i < 39 { 1 } else { 0 };
+        }
+        ip.extend_from_slice(&tcp);
+        let f = Frame {
+            number: 1,
+            ts: Timestamp::new(1, 0),
+            len: ip.len() as u32,
+            linktype: Linktype::RAW,
+            data: &ip,
+            offset: 0,
+        };
+        let p = Packet::decode(&f).unwrap();
+        assert_eq!(p.options().len(), 40);
+        assert_eq!(p.payload_len, 0);
+    }
+}

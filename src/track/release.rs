@@ -1,0 +1,181 @@
+//! How attempts leave the table (timeouts, the caps, the end of input), and
+//! the order in which their records are handed out.
+
+use super::analysis::{self, Verdict};
+use super::attempt::{Attempt, EndReason};
+use super::slots::Live;
+use super::table::{queue, slot_deadline, Tracker};
+use super::timeouts::{deadline, Due};
+use super::Emit;
+use crate::source::Timestamp;
+
+impl Tracker {
+    /// Let capture time pass without a packet (live capture): attempts whose
+    /// timeout passed are judged.
+    pub fn advance_to(&mut self, now: Timestamp) {
+        let now = now.as_nanos();
+        if now <= self.now {
+            return;
+        }
+        self.now = now;
+        while let Some(due) = self.due.pop_due(now) {
+            self.expire(due);
+        }
+    }
+
+    /// End of input: every attempt still held is judged as of its last packet.
+    pub fn finish(&mut self) {
+        for n in 0..self.slots.span() {
+            self.remove_slot(n, EndReason::EndOfInput);
+        }
+        self.due.clear();
+        while let Some((_, a)) = self.waiting.pop_first() {
+            self.ready.push_back(a);
+        }
+    }
+
+    fn expire(&mut self, due: Due) {
+        let Some(slot) = self.slots.get_mut(due.slot) else {
+            return;
+        };
+        if slot.generation != due.generation {
+            return;
+        }
+        let now = self.now;
+        let mut released = Vec::new();
+        if let Some(shadow) = &slot.shadow {
+            if deadline(&self.cfg, &shadow.attempt).0 <= now {
+                released.push(slot.shadow.take().expect("shadow"));
+            }
+        }
+        let current_due = deadline(&self.cfg, &slot.current.attempt).0 <= now;
+        let remove = current_due && slot.shadow.is_none();
+        if current_due && !remove {
+            let shadow = slot.shadow.take().expect("shadow");
+            released.push(std::mem::replace(&mut slot.current, shadow));
+        }
+        if remove {
+            let slot = self.slots.remove(due.slot).expect("slot");
+            released.push(slot.current);
+        } else {
+            let (at, wait) = slot_deadline(&self.cfg, slot);
+            queue(&mut self.due, slot, due.slot, at, wait);
+        }
+        for live in released {
+            let reason = if live.attempt.closed() {
+                EndReason::Closed
+            } else {
+                EndReason::Timeout
+            };
+            self.release(live, reason);
+        }
+    }
+
+    /// Keep within the caps: evict the longest-idle slot, flush the attempt
+    /// that holds back in-order output.
+    pub(super) fn enforce_caps(&mut self) {
+        while self.live.len() > self.cfg.max_live.max(1) {
+            let Some(due) = self.due.pop() else {
+                break;
+            };
+            let Some(slot) = self.slots.get_mut(due.slot) else {
+                continue;
+            };
+            if slot.generation != due.generation {
+                continue;
+            }
+            let (actual, wait) = slot_deadline(&self.cfg, slot);
+            if actual > due.at {
+                // Stale-early entry: the slot was active since it was queued.
+                queue(&mut self.due, slot, due.slot, actual, wait);
+                continue;
+            }
+            self.stats.evicted += self.remove_slot(due.slot, EndReason::Evicted);
+        }
+        while self.waiting.len() > self.cfg.max_waiting.max(1) {
+            let head = *self.waiting.keys().next().expect("non-empty");
+            match self.live.first_key_value() {
+                // Only its window holds the head back: let it go with the
+                // counts as they are.
+                Some((&l, _)) if l > head => {
+                    let mut a = self.waiting.pop_first().expect("head").1;
+                    a.window = self.detectors.facts(&a);
+                    self.ready.push_back(a);
+                }
+                Some((_, &(n, _))) => {
+                    self.stats.flushed += self.remove_slot(n, EndReason::Flushed);
+                }
+                None => self.drain_waiting(),
+            }
+        }
+    }
+
+    /// Take a slot out of the table and release its attempts; how many.
+    fn remove_slot(&mut self, n: usize, reason: EndReason) -> u64 {
+        let Some(slot) = self.slots.remove(n) else {
+            return 0;
+        };
+        let count = 1 + u64::from(slot.shadow.is_some());
+        if let Some(shadow) = slot.shadow {
+            self.release(shadow, reason);
+        }
+        self.release(slot.current, reason);
+        count
+    }
+
+    /// An attempt leaves the table.
+    pub(super) fn release(&mut self, mut live: Live, reason: EndReason) {
+        self.live.remove(&live.attempt.index);
+        if !live.reported {
+            live.attempt.end_reason = Some(reason);
+            self.hand_out(live.attempt);
+        }
+        self.drain_waiting();
+    }
+
+    pub(super) fn hand_out(&mut self, mut a: Box<Attempt>) {
+        let verdict = analysis::verdict(&a);
+        if verdict == Verdict::SimultaneousOpen && a.server < a.client {
+            a.swap_roles();
+        }
+        self.detectors.count(&a, verdict);
+        match self.cfg.emit {
+            Emit::WhenFinal => {
+                a.window = self.detectors.facts(&a);
+                self.ready.push_back(a);
+            }
+            Emit::InOrder => {
+                self.waiting.insert(a.index, a);
+                self.drain_waiting();
+            }
+        }
+    }
+
+    /// Hand out the waiting records whose turn has come: no earlier attempt is
+    /// still live, and no live attempt began in their detector window (so the
+    /// window's counts are complete).
+    fn drain_waiting(&mut self) {
+        while let Some((&first, a)) = self.waiting.first_key_value() {
+            if let Some((&l, &(_, sec))) = self.live.first_key_value() {
+                if l < first || sec < self.detectors.window_end(a) {
+                    break;
+                }
+            }
+            let (_, mut a) = self.waiting.pop_first().expect("first");
+            a.window = self.detectors.facts(&a);
+            self.ready.push_back(a);
+        }
+        let oldest = [
+            self.live.first_key_value().map(|(_, &(_, s))| s),
+            self.waiting
+                .first_key_value()
+                .map(|(_, a)| a.first_time.sec),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Some(sec) = oldest {
+            self.detectors.forget_before(sec);
+        }
+    }
+}
