@@ -42,6 +42,8 @@ impl Cli {
             None => &self.print.input,
             Some(Command::Print(args)) => &args.input,
             Some(Command::Handshakes(args)) => &args.input,
+            Some(Command::Explain(args)) => &args.print.input,
+            Some(Command::Ladder(args)) => &args.input,
         }
     }
 }

@@ -12,14 +12,15 @@
 
 use std::io::Write;
 
-use crate::app::{announce, each_frame, open_filter, open_input, print_options, Failure, Output};
-use crate::cli::{ExplainArgs, InputArgs, LadderArgs};
+use crate::app::{announce, print_options, Failure, Output};
+use crate::cli::{ExplainArgs, InputArgs, LadderArgs, SaveArgs};
+use crate::input::{Flow, Input};
 use crate::print::Printer;
 use crate::report::explain::{explain, ExplainStyle};
 use crate::report::ladder::{self, locale_is_utf8, Ladder, TextStyle};
 use crate::report::packets::{AttemptPackets, PacketCollector};
 use crate::report::Record;
-use crate::source::Precision;
+use crate::source::{Event, Precision};
 use crate::track::heuristics::DetectorConfig;
 use crate::track::{Attempt, Tracker, TrackerConfig};
 
@@ -43,6 +44,11 @@ fn rereadable(input: &InputArgs) -> Result<(), Failure> {
             "explain and ladder read the capture twice (to judge the attempts, then for their packets): give a file, not standard input",
         ));
     }
+    if input.interface.is_some() {
+        return Err(Failure::new(
+            "live capture (-i) is not available to explain and ladder in this build",
+        ));
+    }
     Ok(())
 }
 
@@ -53,18 +59,29 @@ pub fn collect_packets(
     input: &InputArgs,
     attempts: &[&Attempt],
 ) -> Result<Vec<AttemptPackets>, Failure> {
-    let mut source = open_input(input)?;
-    let mut filter = open_filter(input, source.as_ref())?;
-    let mut collector = PacketCollector::for_attempts(attempts, source.precision());
+    // The first read wrote the `-w` copy; this one only reads.
+    let again = InputArgs {
+        save: SaveArgs::default(),
+        ..input.clone()
+    };
+    let mut again = Input::open(&again)?;
+    let mut collector = PacketCollector::for_attempts(attempts, again.source().precision());
     let limit = input.count.unwrap_or(u64::MAX);
     let mut taken = 0u64;
-    let _ = each_frame(source.as_mut(), &mut filter, |frame| {
+    let _ = again.run(|event| {
+        let Event::Frame(frame) = event else {
+            return Ok(Flow::Continue);
+        };
         if taken >= limit {
-            return Ok(false);
+            return Ok(Flow::Stop);
         }
         taken += 1;
-        collector.offer(frame);
-        Ok(!collector.complete(frame.ts))
+        collector.offer(&frame);
+        Ok(if collector.complete(frame.ts) {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
     });
     Ok(collector.finish())
 }
@@ -79,12 +96,11 @@ fn chosen_attempts(
     mut use_batch: impl FnMut(&Batch, Vec<AttemptPackets>, Precision) -> Result<bool, Failure>,
 ) -> Result<u64, Failure> {
     rereadable(input)?;
-    let mut source = open_input(input)?;
-    let mut filter = open_filter(input, source.as_ref())?;
+    let mut source = Input::open(input)?;
     if announce_source {
-        announce(source.as_ref());
+        announce(source.source());
     }
-    let precision = source.precision();
+    let precision = source.source().precision();
     let mut tracker = Tracker::new(TrackerConfig::default());
     let limit = input.count.unwrap_or(u64::MAX);
     let (mut taken, mut next_id) = (0u64, 0u64);
@@ -111,19 +127,22 @@ fn chosen_attempts(
         }
         wanted && choice != Choice::All
     };
-    let read = each_frame(source.as_mut(), &mut filter, |frame| {
+    let read = source.run(|event| {
+        let Event::Frame(frame) = event else {
+            return Ok(Flow::Continue);
+        };
         if taken >= limit || done {
-            return Ok(false);
+            return Ok(Flow::Stop);
         }
         taken += 1;
-        tracker.observe(frame);
+        tracker.observe(&frame);
         while let Some(a) = tracker.next_finished() {
             done |= take(a, &mut batch);
         }
         if batch.len() >= BATCH && !flush(&mut batch)? {
             done = true;
         }
-        Ok(!done)
+        Ok(if done { Flow::Stop } else { Flow::Continue })
     });
     if !done {
         tracker.finish();
@@ -137,6 +156,7 @@ fn chosen_attempts(
         }
     }
     flush(&mut batch)?;
+    source.finish()?;
     read?;
     Ok(next_id)
 }
