@@ -108,6 +108,8 @@ fn heading(r: &Record<'_>, l: &Ladder, packets: &AttemptPackets) -> String {
     let count = match packets.more {
         0 if shown == 1 => "1 packet".to_string(),
         0 => format!("{shown} packets"),
+        1 if shown == 0 => "1 packet, not shown".to_string(),
+        more if shown == 0 => format!("{more} packets, none shown"),
         more => format!("{} packets, the first {shown} shown", shown + more),
     };
     format!(
@@ -179,13 +181,19 @@ pub fn explain(
             text.push('\n');
         }
         if packets.more > 0 {
-            paragraph(
-                &mut text,
-                &[format!(
+            let sentence = if packets.frames.is_empty() {
+                // Read once, the frames of the oldest connections are let go
+                // when too many are open at once (see `HeldFrames`).
+                "The packets of this attempt are not shown: they were no longer held when \
+                 its verdict came, with too many connections open at once."
+                    .to_string()
+            } else {
+                format!(
                     "{} more packets of this attempt are not shown.",
                     packets.more
-                )],
-            );
+                )
+            };
+            paragraph(&mut text, &[sentence]);
             text.push('\n');
         }
     }

@@ -10,7 +10,7 @@
 //! packet. For an HTML report:
 //!
 //! ```text
-//! let packets = PacketCollector::new(&[&attempt], precision) ... .finish();
+//! let packets = PacketCollector::for_attempts(&[&attempt], precision) ... .finish();
 //! let svg: String = report::ladder::svg_for(&packets[0], &attempt, &analysis);
 //! ```
 

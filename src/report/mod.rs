@@ -1,7 +1,8 @@
 //! Reports on attempt records: the table for people, JSON Lines, CSV and the
 //! summary, which consume the same [`Record`]s and read no packets; and the
 //! explanation and ladder diagram of single attempts, which also take the
-//! attempt's packets from a second read of the capture ([`packets`]).
+//! attempt's packets, from a second read of the capture or held while it is
+//! read once ([`packets`]).
 
 pub mod csv;
 pub mod explain;

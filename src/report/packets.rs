@@ -1,20 +1,30 @@
-//! The packets of chosen attempts, gathered in a second read of the capture.
+//! The packets of chosen attempts, gathered in a second read of the capture
+//! or held while the input is read once.
 //!
 //! An [`Attempt`] keeps numbers, not packets (a million SYNs must fit in
-//! memory). To show or explain an attempt packet by packet, the capture is read
-//! again and the frames of the attempt's 4-tuple are kept from its first frame
-//! to its last packet time, at most [`MAX_PACKETS`] of them, with a count of
-//! the rest. The second read must see the same frames as the tracker did: the
-//! same filter, the same `-c` limit.
+//! memory). To show or explain an attempt packet by packet, the frames of the
+//! attempt's 4-tuple are kept from its first frame to its last packet time, at
+//! most [`MAX_PACKETS`] of them, with a count of the rest.
+//!
+//! A file is read again ([`PacketCollector`]). The second read must see the
+//! same frames as the tracker did: the same filter, the same `-c` limit.
 //!
 //! ```text
 //! let mut c = PacketCollector::for_attempts(&[&attempt], precision);
 //! for frame in capture_again { c.offer(&frame); if c.complete(frame.ts) { break } }
 //! let packets: Vec<AttemptPackets> = c.finish();
 //! ```
+//!
+//! Standard input and a live capture cannot be read again: [`HeldFrames`]
+//! holds the frames of the attempts the tracker has not handed out yet, and
+//! gives each attempt its packets when it is handed out (through a
+//! [`PacketCollector`] over the held frames, so both ways pick the same ones).
 
 // foldhash is seeded per process: a crafted capture cannot aim collisions.
 use foldhash::HashMap;
+
+mod held;
+pub use held::{HeldFrames, MAX_HELD_BYTES, MAX_HELD_FLOWS};
 
 use crate::source::{Frame, Linktype, Precision, Timestamp};
 use crate::track::{Attempt, Endpoint, FlowKey};
@@ -70,7 +80,7 @@ pub struct AttemptPackets {
 }
 
 /// The 4-tuple key of a frame that decodes to TCP.
-fn frame_key(f: &Frame<'_>) -> Option<FlowKey> {
+pub fn frame_key(f: &Frame<'_>) -> Option<FlowKey> {
     let s = wire::decode(f).ok()?;
     Some(FlowKey::new(
         Endpoint::new(s.ip.src, s.tcp.src_port()),
@@ -153,13 +163,19 @@ impl PacketCollector {
     /// A later attempt on the same 4-tuple ends the earlier wanted ones
     /// where it begins.
     pub fn bound_by(&mut self, later: &Attempt) {
-        let Some(ids) = self.by_key.get(&FlowKey::new(later.client, later.server)) else {
+        self.bound_at(FlowKey::new(later.client, later.server), later.first_frame);
+    }
+
+    /// An attempt on `key` that begins with frame `first_frame` ends the
+    /// earlier wanted ones there.
+    pub fn bound_at(&mut self, key: FlowKey, first_frame: u64) {
+        let Some(ids) = self.by_key.get(&key) else {
             return;
         };
         for &i in ids {
             let w = &mut self.wanted[i];
-            if later.first_frame > w.first_frame {
-                w.before_frame = w.before_frame.min(later.first_frame);
+            if first_frame > w.first_frame {
+                w.before_frame = w.before_frame.min(first_frame);
             }
         }
     }

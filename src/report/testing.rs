@@ -1,11 +1,11 @@
 //! Frames and judged attempts for the tests of the per-attempt reports:
 //! Ethernet, IPv4 and TCP with correct checksums (a wrong one would be
 //! reported as such), run through the tracker and the packet collector as
-//! `synack explain` runs them.
+//! `synack explain` runs them: reading a file twice, or an input once.
 
-use super::packets::{AttemptPackets, CapturedFrame, PacketCollector};
+use super::packets::{AttemptPackets, CapturedFrame, HeldFrames, PacketCollector};
 use crate::source::{Linktype, Precision, Timestamp};
-use crate::track::{Attempt, Tracker, TrackerConfig};
+use crate::track::{Attempt, Emit, Tracker, TrackerConfig};
 use crate::wire::{internet_checksum, tcp_checksum_v4};
 
 pub(crate) const CLIENT: ([u8; 4], u16) = ([10, 0, 0, 1], 40000);
@@ -94,11 +94,7 @@ pub(crate) fn frame(number: u64, s: &Seg) -> CapturedFrame {
 /// The attempts of these segments, in output order, each with its packets,
 /// as the two passes of `synack explain` find them.
 pub(crate) fn judged(segs: &[Seg]) -> Vec<(Box<Attempt>, AttemptPackets)> {
-    let frames: Vec<CapturedFrame> = segs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| frame(i as u64 + 1, s))
-        .collect();
+    let frames = frames(segs);
     let mut tracker = Tracker::new(TrackerConfig::default());
     let mut attempts = Vec::new();
     for f in &frames {
@@ -117,6 +113,44 @@ pub(crate) fn judged(segs: &[Seg]) -> Vec<(Box<Attempt>, AttemptPackets)> {
         c.offer(&f.frame());
     }
     attempts.into_iter().zip(c.finish()).collect()
+}
+
+/// The attempts of these segments as `synack explain` finds them reading its
+/// input once: standard input with [`Emit::InOrder`], a live capture with
+/// [`Emit::WhenFinal`].
+pub(crate) fn judged_once(segs: &[Seg], emit: Emit) -> Vec<(Box<Attempt>, AttemptPackets)> {
+    let mut tracker = Tracker::new(TrackerConfig {
+        emit,
+        ..TrackerConfig::default()
+    });
+    let mut held = HeldFrames::new(Precision::Micro);
+    let mut judged = Vec::new();
+    for f in &frames(segs) {
+        held.track(&mut tracker, &f.frame());
+        while let Some(a) = tracker.next_finished() {
+            let packets = held.take(&a);
+            judged.push((a, packets));
+        }
+    }
+    tracker.finish();
+    while let Some(a) = tracker.next_finished() {
+        let packets = held.take(&a);
+        judged.push((a, packets));
+    }
+    assert_eq!(
+        (held.flows(), held.bytes()),
+        (0, 0),
+        "every attempt handed out lets its frames go"
+    );
+    judged
+}
+
+/// The frames of segments, numbered from 1.
+pub(crate) fn frames(segs: &[Seg]) -> Vec<CapturedFrame> {
+    segs.iter()
+        .enumerate()
+        .map(|(i, s)| frame(i as u64 + 1, s))
+        .collect()
 }
 
 /// `mss 1460, sackOK, TS val/ecr, nop, wscale 7`, as Linux writes a SYN's.

@@ -152,6 +152,41 @@ fn a_ladder_takes_the_place_of_the_packet_paragraphs() {
     assert!(text.contains("Verdict: established."));
 }
 
+#[test]
+fn an_attempt_whose_packets_were_let_go_is_explained_from_its_record() {
+    let (a, mut packets) = judged(&handshake()).remove(0);
+    packets.more = a.packets;
+    packets.frames.clear();
+    let r = Record::new(1, &a, Precision::Micro, &DetectorConfig::default());
+    let mut printer = Printer::new(PrintOptions::default());
+    for ladder in [
+        None,
+        Some(TextStyle {
+            ascii: true,
+            absolute: false,
+        }),
+    ] {
+        let mut out = Vec::new();
+        let style = ExplainStyle {
+            ladder,
+            ..ExplainStyle::default()
+        };
+        explain(&mut out, &mut printer, &r, &packets, style);
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert!(
+            text.contains("IPv4, 3 packets, none shown: established"),
+            "{text}"
+        );
+        assert!(text.contains("Verdict: established."), "{text}");
+        if ladder.is_none() {
+            assert!(
+                flat(&text).contains("The packets of this attempt are not shown"),
+                "{text}"
+            );
+        }
+    }
+}
+
 fn any_seg() -> impl Strategy<Value = Seg> {
     let number = prop_oneof![
         Just(X),
