@@ -1,14 +1,24 @@
-//! `synack explain` and `synack ladder`: a tracker pass over the capture
-//! judges every attempt and keeps the chosen ones (all, or the one `--conn`
-//! names); a packet pass reads the capture again for their packets; then each
-//! is explained packet by packet, or drawn as a ladder.
+//! `synack explain` and `synack ladder`: the tracker judges every attempt,
+//! and the chosen ones (all, or the one `--conn` names) are explained packet
+//! by packet or drawn as a ladder. An attempt's packets come one of two ways.
 //!
-//! Reading twice keeps memory to the chosen attempts: the tracker holds
-//! numbers, not packets. Attempts are taken in batches of [`BATCH`], each with
-//! its own packet pass, so explaining every attempt of a large capture stays
-//! bounded in memory (at the price of a read per batch; `--conn` or a filter
-//! avoids it). Standard input cannot be read twice, and live capture (`-i`)
-//! is refused by [`open_input`] until this build has it.
+//! A capture file is read twice: a tracker pass keeps the chosen attempts, a
+//! packet pass reads the file again for their packets. The tracker holds
+//! numbers, not packets, so memory stays with the chosen attempts. Attempts
+//! are taken in batches of [`BATCH`], each with its own packet pass, so that
+//! explaining every attempt of a large capture stays bounded in memory (at
+//! the price of a read per batch; `--conn` or a filter avoids it).
+//!
+//! Standard input, a pipe and a live capture (`-i`) cannot be read again:
+//! they are read once, the frames of the attempts not yet handed out held
+//! beside the tracker ([`HeldFrames`], bounded), and each attempt is
+//! explained as soon as the tracker hands it out. A live capture hands each
+//! out when its verdict is final ([`Emit::WhenFinal`]) and every explanation
+//! is flushed at once; while the wire is quiet the tracker is advanced to the
+//! wall clock, so that unanswered attempts are judged; an interrupt ends the
+//! capture, explains the attempts still open as of then, and prints the
+//! capture statistics. Standard input and pipes hand them out in a file's
+//! order ([`Emit::InOrder`]), so their explanations are the file's.
 
 use std::io::Write;
 
@@ -18,11 +28,11 @@ use crate::input::{Flow, Input};
 use crate::print::Printer;
 use crate::report::explain::{explain, ExplainStyle};
 use crate::report::ladder::{self, locale_is_utf8, Ladder, TextStyle};
-use crate::report::packets::{AttemptPackets, PacketCollector};
+use crate::report::packets::{AttemptPackets, HeldFrames, PacketCollector};
 use crate::report::Record;
 use crate::source::{Event, Precision};
 use crate::track::heuristics::DetectorConfig;
-use crate::track::{Attempt, Tracker, TrackerConfig};
+use crate::track::{Attempt, Emit, Tracker, TrackerConfig};
 
 /// Attempts explained per packet pass.
 pub const BATCH: usize = 256;
@@ -38,18 +48,33 @@ enum Choice {
 /// Chosen attempts with their ids.
 type Batch = Vec<(u64, Box<Attempt>)>;
 
-fn rereadable(input: &InputArgs) -> Result<(), Failure> {
-    if input.read.as_deref() == Some("-") {
-        return Err(Failure::new(
-            "explain and ladder read the capture twice (to judge the attempts, then for their packets): give a file, not standard input",
-        ));
+/// Numbers the attempts as the tracker hands them out and picks the chosen.
+struct Chooser {
+    choice: Choice,
+    /// Attempts handed out so far.
+    count: u64,
+    /// The one wanted attempt was taken, or the consumer asked to stop.
+    done: bool,
+}
+
+impl Chooser {
+    /// The id of the attempt just handed out, if it is chosen.
+    fn next(&mut self) -> Option<u64> {
+        self.count += 1;
+        match self.choice {
+            Choice::All => Some(self.count),
+            Choice::One(n) if n == self.count => {
+                self.done = true;
+                Some(n)
+            }
+            Choice::One(_) => None,
+        }
     }
-    if input.interface.is_some() {
-        return Err(Failure::new(
-            "live capture (-i) is not available to explain and ladder in this build",
-        ));
-    }
-    Ok(())
+}
+
+/// Is the input a regular file (which can be read twice)?
+fn rereadable(input: &Input) -> bool {
+    input.source().total_size().is_some()
 }
 
 /// The packet pass: read the input again (same filter, same `-c` limit) and
@@ -86,79 +111,160 @@ pub fn collect_packets(
     Ok(collector.finish())
 }
 
-/// The tracker pass, calling `use_batch` with each batch of chosen attempts
-/// and their packets; it answers `false` to stop. Returns how many attempts
-/// the input held (as far as it was read).
+/// What is done with chosen attempts and their packets: answers `false` to
+/// stop.
+type UseBatch<'a> = dyn FnMut(&Batch, Vec<AttemptPackets>, Precision) -> Result<bool, Failure> + 'a;
+
+/// Read the input, calling `use_batch` with the chosen attempts and their
+/// packets. Returns how many attempts the input held (as far as it was read).
 fn chosen_attempts(
-    input: &InputArgs,
+    args: &InputArgs,
     choice: Choice,
     announce_source: bool,
     mut use_batch: impl FnMut(&Batch, Vec<AttemptPackets>, Precision) -> Result<bool, Failure>,
 ) -> Result<u64, Failure> {
-    rereadable(input)?;
-    let mut source = Input::open(input)?;
+    let mut input = Input::open(args)?;
     if announce_source {
-        announce(source.source());
+        announce(input.source());
     }
-    let precision = source.source().precision();
+    let mut chooser = Chooser {
+        choice,
+        count: 0,
+        done: false,
+    };
+    let read = if rereadable(&input) {
+        read_twice(&mut input, args, &mut chooser, &mut use_batch)
+    } else {
+        read_once(&mut input, args, &mut chooser, &mut use_batch)
+    };
+    input.finish()?;
+    read?;
+    Ok(chooser.count)
+}
+
+/// A file: the tracker pass here, a packet pass per batch of chosen attempts.
+fn read_twice(
+    input: &mut Input,
+    args: &InputArgs,
+    chooser: &mut Chooser,
+    use_batch: &mut UseBatch<'_>,
+) -> Result<(), Failure> {
+    let precision = input.source().precision();
     let mut tracker = Tracker::new(TrackerConfig::default());
-    let limit = input.count.unwrap_or(u64::MAX);
-    let (mut taken, mut next_id) = (0u64, 0u64);
+    let limit = args.count.unwrap_or(u64::MAX);
+    let mut taken = 0u64;
     let mut batch: Batch = Vec::new();
-    let mut done = false;
-    let mut flush = |batch: &mut Batch| -> Result<bool, Failure> {
+    let mut flush = |batch: &mut Batch, chooser: &mut Chooser| -> Result<(), Failure> {
         if batch.is_empty() {
-            return Ok(true);
+            return Ok(());
         }
         let attempts: Vec<&Attempt> = batch.iter().map(|(_, a)| a.as_ref()).collect();
-        let packets = collect_packets(input, &attempts)?;
-        let go_on = use_batch(batch, packets, precision)?;
+        let packets = collect_packets(args, &attempts)?;
+        chooser.done |= !use_batch(batch, packets, precision)?;
         batch.clear();
-        Ok(go_on)
+        Ok(())
     };
-    let mut take = |a: Box<Attempt>, batch: &mut Batch| {
-        next_id += 1;
-        let wanted = match choice {
-            Choice::All => true,
-            Choice::One(n) => n == next_id,
-        };
-        if wanted {
-            batch.push((next_id, a));
+    let mut hand_out = |tracker: &mut Tracker, batch: &mut Batch, chooser: &mut Chooser| {
+        while !chooser.done {
+            let Some(a) = tracker.next_finished() else {
+                break;
+            };
+            if let Some(id) = chooser.next() {
+                batch.push((id, a));
+            }
+            if batch.len() >= BATCH {
+                flush(batch, chooser)?;
+            }
         }
-        wanted && choice != Choice::All
+        Ok::<(), Failure>(())
     };
-    let read = source.run(|event| {
+    let read = input.run(|event| {
         let Event::Frame(frame) = event else {
             return Ok(Flow::Continue);
         };
-        if taken >= limit || done {
+        if taken >= limit || chooser.done {
             return Ok(Flow::Stop);
         }
         taken += 1;
         tracker.observe(&frame);
-        while let Some(a) = tracker.next_finished() {
-            done |= take(a, &mut batch);
-        }
-        if batch.len() >= BATCH && !flush(&mut batch)? {
-            done = true;
-        }
-        Ok(if done { Flow::Stop } else { Flow::Continue })
+        hand_out(&mut tracker, &mut batch, chooser)?;
+        Ok(if chooser.done {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
     });
-    if !done {
+    if !chooser.done {
         tracker.finish();
-        while let Some(a) = tracker.next_finished() {
-            if take(a, &mut batch) {
+        hand_out(&mut tracker, &mut batch, chooser)?;
+    }
+    flush(&mut batch, chooser)?;
+    read
+}
+
+/// Standard input, a pipe or a live capture: one read, the frames held until
+/// their attempt is handed out, each chosen attempt used at once.
+fn read_once(
+    input: &mut Input,
+    args: &InputArgs,
+    chooser: &mut Chooser,
+    use_batch: &mut UseBatch<'_>,
+) -> Result<(), Failure> {
+    let source = input.source();
+    let precision = source.precision();
+    // As `synack handshakes` does: a file's order, or each attempt as soon
+    // as its verdict is final.
+    let emit = if source.position().is_some() {
+        Emit::InOrder
+    } else {
+        Emit::WhenFinal
+    };
+    let mut tracker = Tracker::new(TrackerConfig {
+        emit,
+        ..TrackerConfig::default()
+    });
+    let mut held = HeldFrames::new(precision);
+    let limit = args.count.unwrap_or(u64::MAX);
+    let mut taken = 0u64;
+    let mut hand_out = |tracker: &mut Tracker, held: &mut HeldFrames, chooser: &mut Chooser| {
+        while !chooser.done {
+            let Some(a) = tracker.next_finished() else {
                 break;
-            }
-            if batch.len() >= BATCH && !flush(&mut batch)? {
-                break;
+            };
+            let packets = held.take(&a);
+            if let Some(id) = chooser.next() {
+                chooser.done |= !use_batch(&vec![(id, a)], vec![packets], precision)?;
             }
         }
+        Ok::<(), Failure>(())
+    };
+    let read = input.run(|event| {
+        if taken >= limit || chooser.done {
+            return Ok(Flow::Stop);
+        }
+        match event {
+            Event::Frame(frame) => {
+                taken += 1;
+                held.track(&mut tracker, &frame);
+            }
+            // The wire is quiet: attempts whose timeout passed are judged now.
+            Event::Idle { now } => tracker.advance_to(now),
+            Event::End => return Ok(Flow::Stop),
+        }
+        hand_out(&mut tracker, &mut held, chooser)?;
+        Ok(if taken >= limit || chooser.done {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
+    });
+    // The end of the input or an interrupt: what is still open is judged as
+    // of now.
+    if !chooser.done {
+        tracker.finish();
+        hand_out(&mut tracker, &mut held, chooser)?;
     }
-    flush(&mut batch)?;
-    source.finish()?;
-    read?;
-    Ok(next_id)
+    read
 }
 
 fn not_found(n: u64, count: u64) -> Failure {
@@ -198,7 +304,9 @@ pub fn run_explain(args: &ExplainArgs) -> Result<(), Failure> {
             explained += 1;
             let record = Record::new(*id, a, precision, &detectors);
             explain(&mut buf, &mut printer, &record, packets, style);
+            // Read once (live), an explanation is shown as soon as it is made.
             out.write(&mut buf)?;
+            out.flush()?;
             if out.closed {
                 return Ok(false);
             }
@@ -222,7 +330,9 @@ pub fn run_ladder(args: &LadderArgs) -> Result<(), Failure> {
     let count = chosen_attempts(
         &args.input,
         Choice::One(args.conn),
-        false,
+        // The text goes to standard output: only a capture says where it
+        // listens.
+        args.input.interface.is_some(),
         |batch, packets, precision| {
             if let (Some((id, a)), Some(packets)) = (batch.first(), packets.first()) {
                 let record = Record::new(*id, a, precision, &DetectorConfig::default());

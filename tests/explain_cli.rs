@@ -133,6 +133,67 @@ fn every_attempt_is_explained_in_handshakes_order() {
     }
 }
 
+/// `args` with `-r -`, the capture on standard input: its output and status.
+fn from_stdin(args: &[&str], path: &str) -> (String, String, Option<i32>) {
+    let out = synack()
+        .args(args)
+        .args(["-r", "-"])
+        .stdin(std::fs::File::open(path).unwrap())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    (
+        text,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn standard_input_is_explained_and_drawn_as_the_file_is() {
+    for name in [
+        "lab-client.pcap",
+        "lab-server.pcap",
+        "lab-extra.pcap",
+        "lab-retrans.pcap",
+        "lab-cookie-ts2.pcap",
+        "lab-lost-segment.pcap",
+        "lab-midstream.pcap",
+    ] {
+        let lab = capture(name);
+        for args in [
+            &["explain", "-n"][..],
+            &["explain", "-n", "-v", "--classic", "--ladder", "--ascii"][..],
+            &["explain", "-n", "--conn", "8"][..],
+            &["ladder", "--ascii", "--conn", "2"][..],
+        ] {
+            let mut from_file = args.to_vec();
+            from_file.extend(["-r", lab.as_str()]);
+            let out = run(&from_file);
+            let (text, err, code) = from_stdin(args, &lab);
+            assert_eq!(code, out.status.code(), "{name} {args:?}: {err}");
+            if out.status.success() {
+                assert!(text.contains("client "), "{name} {args:?}: {text}");
+            }
+            let want = String::from_utf8(out.stdout).unwrap();
+            if text != want {
+                let (n, (got, want)) = text
+                    .lines()
+                    .chain(["(end)"])
+                    .zip(want.lines().chain(["(end)"]))
+                    .enumerate()
+                    .find(|(_, (a, b))| a != b)
+                    .expect("a differing line");
+                panic!(
+                    "{name} {args:?}: standard input and the file differ at line {}:\n  \
+                     stdin: {got}\n  file:  {want}",
+                    n + 1
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn ladder_svg_goes_to_the_file_the_same_every_time() {
     let dir = std::env::temp_dir().join(format!("synack-ladder-{}", std::process::id()));
@@ -193,14 +254,6 @@ fn ladder_text_follows_the_locale_unless_told() {
 fn inputs_it_cannot_explain_fail_with_a_message() {
     let seed = capture("seed-telnet-handshake.pcap");
     for (args, message) in [
-        (
-            vec!["explain", "-r", "-"],
-            "give a file, not standard input",
-        ),
-        (
-            vec!["explain", "-i", "lo"],
-            "live capture (-i) is not available",
-        ),
         (
             vec!["explain", "-r", &seed, "--conn", "2"],
             "no attempt 2: the input holds 1",
