@@ -34,15 +34,33 @@ impl From<SourceError> for Failure {
 
 /// Output that ends quietly when the reader goes away (`| head`).
 pub struct Output {
-    out: io::StdoutLock<'static>,
+    out: Box<dyn Write>,
     pub closed: bool,
 }
 
 impl Output {
     pub fn stdout() -> Output {
         Output {
-            out: io::stdout().lock(),
+            out: Box::new(io::stdout().lock()),
             closed: false,
+        }
+    }
+
+    /// A file, created or truncated.
+    pub fn file(path: &str) -> Result<Output, Failure> {
+        let file = std::fs::File::create(path)
+            .map_err(|e| Failure::new(format!("{path}: cannot write: {e}")))?;
+        Ok(Output {
+            out: Box::new(file),
+            closed: false,
+        })
+    }
+
+    /// `-o FILE`, or standard output.
+    pub fn to(path: Option<&str>) -> Result<Output, Failure> {
+        match path {
+            Some(p) if p != "-" => Output::file(p),
+            _ => Ok(Output::stdout()),
         }
     }
 
@@ -79,20 +97,37 @@ impl Output {
     }
 }
 
+/// Open one capture file (`-` for standard input).
+pub fn open_path_source(path: &str) -> Result<Box<dyn FrameSource>, Failure> {
+    let source = open_path(path)?;
+    let lt = source.linktype();
+    if !lt.is_supported() {
+        return Err(Failure::new(format!(
+            "{path}: unsupported data link type {} ({lt})",
+            lt.0
+        )));
+    }
+    Ok(Box::new(source))
+}
+
 /// Open what the input arguments name.
 pub fn open_input(input: &InputArgs) -> Result<Box<dyn FrameSource>, Failure> {
-    let source: Box<dyn FrameSource> = match (&input.read, &input.interface) {
-        (Some(path), None) => Box::new(open_path(path)?),
-        (None, Some(interface)) => Box::new(LiveCapture::open(&live_options(input, interface))?),
-        (Some(_), Some(_)) => {
-            return Err(Failure::new("give either -r FILE or -i IFACE, not both"))
-        }
-        (None, None) => {
-            return Err(Failure::new(
-                "no input: give -r FILE (or -r - for standard input)",
-            ))
-        }
-    };
+    let source: Box<dyn FrameSource> =
+        match (input.read.as_slice(), &input.interface) {
+            ([path], None) => return open_path_source(path),
+            ([], Some(interface)) => Box::new(LiveCapture::open(&live_options(input, interface))?),
+            ([_, ..], Some(_)) => {
+                return Err(Failure::new("give either -r FILE or -i IFACE, not both"))
+            }
+            ([], None) => {
+                return Err(Failure::new(
+                    "no input: give -r FILE (or -r - for standard input)",
+                ))
+            }
+            ([_, _, ..], None) => return Err(Failure::new(
+                "this command reads one file: give -r once (handshakes and report take several)",
+            )),
+        };
     let lt = source.linktype();
     if !lt.is_supported() {
         return Err(Failure::new(format!(

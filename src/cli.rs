@@ -33,6 +33,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Draw one connection attempt as a ladder diagram (SVG or text).
     Ladder(LadderArgs),
+    /// Judge every handshake and write one self-contained HTML page of charts.
+    Report(ReportArgs),
 }
 
 impl Cli {
@@ -44,6 +46,7 @@ impl Cli {
             Some(Command::Handshakes(args)) => &args.input,
             Some(Command::Explain(args)) => &args.print.input,
             Some(Command::Ladder(args)) => &args.input,
+            Some(Command::Report(args)) => &args.input,
         }
     }
 }
@@ -52,8 +55,9 @@ impl Cli {
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
     /// Read packets from a pcap or pcapng file (`-` for standard input).
-    #[arg(short = 'r', value_name = "FILE")]
-    pub read: Option<String>,
+    /// `handshakes` and `report` take several: `-r` again, or a quoted glob.
+    #[arg(short = 'r', value_name = "FILE", action = ArgAction::Append)]
+    pub read: Vec<String>,
 
     /// Capture live from this interface (`any` for all).
     #[arg(short = 'i', value_name = "IFACE")]
@@ -189,6 +193,10 @@ pub enum HandshakeFormat {
     Jsonl,
     /// One row per attempt under a header row.
     Csv,
+    /// A Zeek conn.log (tab-separated, with Zeek's header), plus synack's fields.
+    Zeek,
+    /// Apache Parquet, the schema of docs/exports.md (needs the `parquet` feature).
+    Parquet,
 }
 
 /// How `handshakes` reads, judges and reports.
@@ -201,10 +209,40 @@ pub struct HandshakeArgs {
     #[arg(long, value_enum, default_value_t = HandshakeFormat::Table)]
     pub format: HandshakeFormat,
 
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<String>,
+
     /// Print only the summary: attempts per verdict, handshake times, failing servers.
     #[arg(long)]
     pub summary: bool,
 
+    #[command(flatten)]
+    pub records: RecordArgs,
+}
+
+/// How attempts are judged and which are reported (`handshakes`, `report`).
+#[derive(Args, Debug, Clone)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub tracker: TrackerArgs,
+
+    /// No progress bar (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Track on a thread of its own while this one reads, decodes and
+    /// reports (2 or more); the output is the same as with one thread.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
+}
+
+/// Which attempts to report.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SelectArgs {
     /// Only attempts with these verdicts (comma-separated: established, refused,
     /// unanswered, half_open, aborted, simultaneous_open, invalid, midstream).
     #[arg(long, value_delimiter = ',', value_name = "VERDICTS", value_parser = crate::cli::parse_verdict)]
@@ -217,7 +255,11 @@ pub struct HandshakeArgs {
     /// Only attempts whose handshake took at least MS milliseconds.
     #[arg(long, value_name = "MS")]
     pub slow: Option<f64>,
+}
 
+/// The tracker's timeouts and caps.
+#[derive(Args, Debug, Clone)]
+pub struct TrackerArgs {
     /// Judge an unfinished handshake after this many seconds without a packet.
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     pub handshake_timeout: f64,
@@ -230,18 +272,28 @@ pub struct HandshakeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub linger: f64,
 
-    /// Most attempts held at once; beyond it the longest-idle one is evicted.
+    /// Most attempts held at once (per input file); beyond it the longest-idle
+    /// one is evicted.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_live: usize,
+}
 
-    /// No progress bar (it is shown only when stderr is a terminal).
-    #[arg(long)]
-    pub no_progress: bool,
+/// How `report` reads, judges and draws.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
 
-    /// Track on a thread of its own while this one reads, decodes and
-    /// reports (2 or more); the output is the same as with one thread.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: u16,
+    /// The HTML file to write.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: String,
+
+    /// The page's title (default: the input file names).
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+
+    #[command(flatten)]
+    pub records: RecordArgs,
 }
 
 /// How `explain` chooses, prints and explains attempts. The printing flags

@@ -13,6 +13,7 @@ pub mod input;
 pub mod pipeline;
 pub mod print;
 pub mod privileges;
+pub mod records;
 pub mod report;
 pub mod savefile;
 pub mod source;

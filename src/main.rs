@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         Some(Command::Handshakes(args)) => app::run_handshakes(args),
         Some(Command::Explain(args)) => synack::explain::run_explain(args),
         Some(Command::Ladder(args)) => synack::explain::run_ladder(args),
+        Some(Command::Report(args)) => synack::report::html::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

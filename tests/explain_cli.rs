@@ -260,6 +260,14 @@ fn inputs_it_cannot_explain_fail_with_a_message() {
         ),
         (vec!["ladder", "-r", &seed, "--conn", "0"], "no attempt 0"),
         (
+            vec!["explain", "-r", &seed, "-r", &seed],
+            "this command reads one file",
+        ),
+        (
+            vec!["ladder", "-r", &seed, "-r", &seed, "--conn", "1"],
+            "this command reads one file",
+        ),
+        (
             vec!["explain", "--count", "-r", &seed],
             "do not apply to explain",
         ),

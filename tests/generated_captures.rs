@@ -6,26 +6,20 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::synack;
-use synack_gen::{generate, Config, Format, Mix};
+use common::{generated_capture, synack};
+use synack_gen::Format;
 
 fn write_capture(name: &str, format: Format, seed: u64) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("synack-gen-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
-    let cfg = Config {
-        connections: Some(3000),
-        mix: Mix::parse(
-            "established=50,refused=10,unanswered=10,half_open=10,nmap=10,hping3=5,flood=5",
-        )
-        .unwrap(),
-        ipv6_share: 0.3,
+    generated_capture(
+        &path,
+        3000,
+        "established=50,refused=10,unanswered=10,half_open=10,nmap=10,hping3=5,flood=5",
         format,
         seed,
-        ..Config::default()
-    };
-    let file = std::fs::File::create(&path).expect("create capture");
-    generate(&cfg, std::io::BufWriter::new(file)).expect("write capture");
+    );
     path
 }
 

@@ -7,8 +7,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{captures, synack};
-use synack_gen::{generate, Config, Format, Mix};
+use common::{captures, generated_capture, synack};
+use synack_gen::Format;
 
 /// The output options compared; the caps make the tracker evict and flush,
 /// which act across connections.
@@ -65,16 +65,7 @@ fn same_output(path: &Path, variant: &[&str], threads: &str) {
 
 fn write_capture(dir: &Path, name: &str, mix: &str, format: Format, seed: u64) -> PathBuf {
     let path = dir.join(name);
-    let cfg = Config {
-        connections: Some(4000),
-        mix: Mix::parse(mix).unwrap(),
-        ipv6_share: 0.3,
-        format,
-        seed,
-        ..Config::default()
-    };
-    let file = std::fs::File::create(&path).expect("create capture");
-    generate(&cfg, std::io::BufWriter::new(file)).expect("write capture");
+    generated_capture(&path, 4000, mix, format, seed);
     path
 }
 

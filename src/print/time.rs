@@ -111,6 +111,20 @@ fn broken_down(sec: i64, local: bool) -> Option<libc::tm> {
     }
 }
 
+/// Year, month, day, hour, minute and second of `sec` in UTC (for the dates
+/// that reports name).
+pub fn utc_parts(sec: i64) -> Option<[i64; 6]> {
+    let tm = broken_down(sec, false)?;
+    Some([
+        i64::from(tm.tm_year) + 1900,
+        i64::from(tm.tm_mon) + 1,
+        i64::from(tm.tm_mday),
+        i64::from(tm.tm_hour),
+        i64::from(tm.tm_min),
+        i64::from(tm.tm_sec),
+    ])
+}
+
 /// Make the C library read `TZ` now, as tcpdump's first `localtime` call does.
 pub fn init_timezone() {
     extern "C" {

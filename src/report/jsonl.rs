@@ -4,11 +4,11 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::text::{event_detail, event_name, time_text};
+use super::text::{event_detail, event_name, time_text, transmission_times};
 use super::Record;
 use crate::track::analysis::Value;
 use crate::track::options::Offer;
-use crate::track::{EventKind, Side};
+use crate::track::Side;
 
 /// A time written with exactly the capture's digits (a float would lose them).
 fn time(r: &Record<'_>, t: Option<crate::source::Timestamp>) -> Option<Box<RawValue>> {
@@ -164,7 +164,7 @@ struct Json<'a> {
     end_reason: Option<&'static str>,
 }
 
-fn end_reason(r: crate::track::EndReason) -> &'static str {
+pub(crate) fn end_reason(r: crate::track::EndReason) -> &'static str {
     use crate::track::EndReason as E;
     match r {
         E::Closed => "closed",
@@ -180,10 +180,9 @@ fn end_reason(r: crate::track::EndReason) -> &'static str {
 pub fn write(r: &Record<'_>, out: &mut Vec<u8>) {
     let a = r.attempt;
     let n = &r.analysis;
-    let times = |pick: fn(&EventKind) -> bool, first: Option<crate::source::Timestamp>| {
-        first
+    let times = |synack: bool| {
+        transmission_times(a, synack)
             .into_iter()
-            .chain(a.events.iter().filter(|e| pick(&e.kind)).map(|e| e.time))
             .filter_map(|t| time(r, Some(t)))
             .collect::<Vec<_>>()
     };
@@ -269,14 +268,8 @@ pub fn write(r: &Record<'_>, out: &mut Vec<u8>) {
         first_frame: a.first_frame,
         first_time: time(r, Some(a.first_time)),
         packets: a.packets,
-        syn_times: times(
-            |k| matches!(k, EventKind::SynRetransmission { .. }),
-            a.syn.map(|s| s.time),
-        ),
-        synack_times: times(
-            |k| matches!(k, EventKind::SynAckRetransmission { .. }),
-            a.synack.map(|s| s.time),
-        ),
+        syn_times: times(false),
+        synack_times: times(true),
         ack_payload_bytes: a.completing.map(|c| c.payload_len),
         ack_mptcp: a
             .completing

@@ -1,14 +1,21 @@
-//! Reports on attempt records: the table for people, JSON Lines, CSV and the
-//! summary, which consume the same [`Record`]s and read no packets; and the
+//! Reports on attempt records: the table for people, JSON Lines, CSV, the
+//! summary, Zeek's conn.log, Parquet and the HTML report, which consume the
+//! same [`Record`]s and read no packets; and the
 //! explanation and ladder diagram of single attempts, which also take the
 //! attempt's packets, from a second read of the capture or held while it is
 //! read once ([`packets`]).
 
+pub mod aggregate;
+pub mod charts;
+pub mod conn_log;
 pub mod csv;
 pub mod explain;
+pub mod html;
 pub mod jsonl;
 pub mod ladder;
 pub mod packets;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod summary;
 pub mod table;
 #[cfg(test)]
@@ -29,6 +36,9 @@ pub struct Record<'a> {
     pub attempt: &'a Attempt,
     pub analysis: Analysis,
     pub precision: Precision,
+    /// Which input it came from: the index into the expanded `-r` list (0
+    /// for a single input).
+    pub input: usize,
 }
 
 impl<'a> Record<'a> {
@@ -43,6 +53,7 @@ impl<'a> Record<'a> {
             attempt,
             analysis: analyze(attempt, cfg),
             precision,
+            input: 0,
         }
     }
 }

@@ -23,8 +23,29 @@ pub struct Summary {
     failing: HashMap<Endpoint, u64>,
 }
 
-fn verdict_slot(v: Verdict) -> usize {
+/// A small xorshift generator for sampling (Marsaglia's xorshift64):
+/// reproducible from its seed, no dependency.
+pub fn xorshift64(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}
+
+/// The index of a verdict in [`Verdict::ALL`] (and in per-verdict arrays).
+pub fn verdict_slot(v: Verdict) -> usize {
     Verdict::ALL.iter().position(|x| *x == v).unwrap_or(0)
+}
+
+/// Verdicts counted as failed attempts: not established, not a simultaneous
+/// open, not a connection first seen midstream.
+pub fn is_failure(v: Verdict) -> bool {
+    !matches!(
+        v,
+        Verdict::Established | Verdict::Midstream | Verdict::SimultaneousOpen
+    )
 }
 
 impl Summary {
@@ -35,14 +56,8 @@ impl Summary {
         }
     }
 
-    /// A small xorshift generator for sampling: reproducible, no dependency.
     fn next_random(&mut self) -> u64 {
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        x
+        xorshift64(&mut self.rng)
     }
 
     pub fn add(&mut self, r: &Record<'_>) {
@@ -70,11 +85,8 @@ impl Summary {
                 }
             }
         }
-        let failed = !matches!(
-            v,
-            Verdict::Established | Verdict::Midstream | Verdict::SimultaneousOpen
-        );
-        if failed && (self.failing.len() < MAX_SERVERS || self.failing.contains_key(&server)) {
+        if is_failure(v) && (self.failing.len() < MAX_SERVERS || self.failing.contains_key(&server))
+        {
             *self.failing.entry(server).or_default() += 1;
         }
     }
@@ -85,15 +97,29 @@ impl Summary {
 
     /// Handshake time percentile in microseconds (nearest rank).
     pub fn percentile(&self, p: f64) -> Option<f64> {
+        self.percentiles(&[p])[0]
+    }
+
+    /// Several percentiles, each found by selection.
+    pub fn percentiles(&self, ps: &[f64]) -> Vec<Option<f64>> {
         if self.samples.is_empty() {
-            return None;
+            return vec![None; ps.len()];
         }
         let mut v = self.samples.clone();
-        let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
-        // The value of that rank, without sorting all the others.
-        let at = rank.min(v.len()) - 1;
-        let (_, value, _) = v.select_nth_unstable_by(at, |a, b| a.total_cmp(b));
-        Some(*value)
+        ps.iter()
+            .map(|p| {
+                let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+                // The value of that rank, without sorting all the others.
+                let at = rank.min(v.len()) - 1;
+                let (_, value, _) = v.select_nth_unstable_by(at, |a, b| a.total_cmp(b));
+                Some(*value)
+            })
+            .collect()
+    }
+
+    /// More handshake times were seen than kept: percentiles are estimates.
+    pub fn sampled(&self) -> bool {
+        self.seen_samples as usize > MAX_SAMPLES
     }
 
     pub fn max(&self) -> Option<f64> {
@@ -120,13 +146,14 @@ impl Summary {
             }
         }
         let ms = |us: Option<f64>| us.map_or("-".to_string(), |u| format!("{:.3} ms", u / 1000.0));
+        let p = self.percentiles(&[50.0, 95.0]);
         let _ = writeln!(
             s,
             "handshake time: median {}, p95 {}, max {}{}",
-            ms(self.percentile(50.0)),
-            ms(self.percentile(95.0)),
+            ms(p[0]),
+            ms(p[1]),
             ms(self.max()),
-            if self.seen_samples as usize > MAX_SAMPLES {
+            if self.sampled() {
                 format!(" (percentiles from a sample of {MAX_SAMPLES})")
             } else {
                 String::new()

@@ -2,7 +2,7 @@
 
 use crate::source::{Precision, Timestamp};
 use crate::track::attempt::RstIgnored;
-use crate::track::{Event, EventKind};
+use crate::track::{Attempt, Event, EventKind};
 
 /// Seconds since the epoch with the capture's digits (6 or 9), a fraction
 /// outside `0..1 s` carried into the seconds.
@@ -14,6 +14,24 @@ pub fn time_text(t: Timestamp, p: Precision) -> String {
         Precision::Micro => format!("{sec}.{:06}", frac / 1000),
         Precision::Nano => format!("{sec}.{frac:09}"),
     }
+}
+
+/// Every transmission of the client's SYN (`synack: false`) or of the server's
+/// SYN-ACK (`synack: true`): the first, then each retransmission event.
+pub fn transmission_times(a: &Attempt, synack: bool) -> Vec<Timestamp> {
+    let (first, again): (_, fn(&EventKind) -> bool) = if synack {
+        (a.synack.map(|s| s.time), |k| {
+            matches!(k, EventKind::SynAckRetransmission { .. })
+        })
+    } else {
+        (a.syn.map(|s| s.time), |k| {
+            matches!(k, EventKind::SynRetransmission { .. })
+        })
+    };
+    first
+        .into_iter()
+        .chain(a.events.iter().filter(|e| again(&e.kind)).map(|e| e.time))
+        .collect()
 }
 
 pub fn event_name(k: &EventKind) -> &'static str {

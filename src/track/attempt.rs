@@ -305,6 +305,12 @@ pub struct Attempt {
     /// Last window field each side advertised (for RST acceptance).
     pub advertised_window: [u16; 2],
     pub bad_checksums: [u32; 2],
+    /// Segments each way (`[client, server]`), for Zeek's `orig_pkts`/`resp_pkts`.
+    pub side_packets: [u64; 2],
+    /// IP bytes each way as IP headers claim them (Zeek's `*_ip_bytes`).
+    pub ip_bytes: [u64; 2],
+    /// Bytes acknowledged that the capture never held (Zeek's `missed_bytes`).
+    pub gap_bytes: u64,
 
     pub events: Vec<Event>,
     pub events_dropped: u32,
@@ -361,6 +367,9 @@ impl Attempt {
             highest_ack: [None; 2],
             advertised_window: [0; 2],
             bad_checksums: [0; 2],
+            side_packets: [0; 2],
+            ip_bytes: [0; 2],
+            gap_bytes: 0,
             events: Vec::new(),
             events_dropped: 0,
             end_reason: None,
@@ -452,6 +461,8 @@ impl Attempt {
         self.advertised_window.swap(0, 1);
         self.zeek_orig = self.zeek_orig.other();
         self.bad_checksums.swap(0, 1);
+        self.side_packets.swap(0, 1);
+        self.ip_bytes.swap(0, 1);
         if let Some(r) = self.rst.as_mut() {
             r.side = r.side.other();
         }

@@ -31,6 +31,8 @@ pub struct Seg<'a> {
     pub ip_ecn: u8,
     pub options: &'a [u8],
     pub checksum_ok: Option<bool>,
+    /// The IP datagram's claimed length.
+    pub ip_len: u32,
 }
 
 impl<'a> Seg<'a> {
@@ -87,6 +89,8 @@ impl Attempt {
     /// segment of an attempt that reuses the ports of an earlier one.
     pub fn observe(&mut self, s: &Seg<'_>, split_off: bool) {
         self.packets += 1;
+        self.side_packets[s.side.idx()] += 1;
+        self.ip_bytes[s.side.idx()] += u64::from(s.ip_len);
         if s.time > self.last_time {
             self.last_time = s.time;
         }
@@ -431,6 +435,7 @@ impl Attempt {
                             );
                         }
                         self.bytes[o] += u64::from(gap);
+                        self.gap_bytes += u64::from(gap);
                         self.data_end[o] = Some(de.wrapping_add(gap));
                         let other_orig = other == self.zeek_orig;
                         self.zeek.scaled(other_orig, Scaled::Gap);

@@ -34,6 +34,8 @@ pub struct Packet {
     pub ip_ecn: u8,
     /// Does the TCP checksum verify (`None`: not all captured, or a fragment)?
     pub checksum_ok: Option<bool>,
+    /// The IP datagram's length as its header claims it (Zeek's IP bytes).
+    pub ip_len: u32,
     options: [u8; MAX_OPTIONS],
     options_len: u8,
 }
@@ -78,6 +80,7 @@ impl Packet {
             dont_fragment: s.ip.dont_fragment,
             ip_ecn: s.ip.ecn,
             checksum_ok: s.checksum_ok(),
+            ip_len: s.ip_len(),
             options,
             options_len: n as u8,
         }

@@ -127,6 +127,7 @@ impl Tracker {
             ip_ecn: p.ip_ecn,
             options: p.options(),
             checksum_ok: p.checksum_ok,
+            ip_len: p.ip_len,
         };
         let version = src.addr.version();
 

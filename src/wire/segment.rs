@@ -47,9 +47,16 @@ pub struct Segment<'a> {
     pub payload_len: u32,
     /// TCP header plus payload as claimed by IP (for the checksum).
     segment_len: u32,
+    /// The datagram's length as IP claims it (headers included).
+    ip_len: u32,
 }
 
 impl<'a> Segment<'a> {
+    /// The IP datagram's length as its header claims it (Zeek's IP bytes).
+    pub fn ip_len(&self) -> u32 {
+        self.ip_len
+    }
+
     /// Does the TCP checksum verify? `None` when the segment was not all captured
     /// or is a fragment.
     pub fn checksum_ok(&self) -> Option<bool> {
@@ -139,6 +146,7 @@ fn decode_v4(data: &[u8]) -> Result<Segment<'_>, Skip> {
         tcp,
         payload_len: segment_len.saturating_sub(thl as u32),
         segment_len,
+        ip_len: total.min(u32::MAX as usize) as u32,
     })
 }
 
@@ -180,5 +188,6 @@ fn decode_v6(data: &[u8]) -> Result<Segment<'_>, Skip> {
         tcp,
         payload_len: segment_len.saturating_sub(thl as u32),
         segment_len,
+        ip_len: total.min(u32::MAX as usize) as u32,
     })
 }

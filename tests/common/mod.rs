@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use regex::Regex;
+use synack_gen::{generate, Config, Format, Mix};
 
 /// `../shared/corpus`, next to the repository.
 pub fn corpus() -> PathBuf {
@@ -143,4 +144,19 @@ pub fn handshakes_jsonl(path: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
+}
+
+/// Write a `synack-gen` capture of `connections` attempts in the verdict
+/// `mix`, 30% of them over IPv6.
+pub fn generated_capture(path: &Path, connections: u64, mix: &str, format: Format, seed: u64) {
+    let cfg = Config {
+        connections: Some(connections),
+        mix: Mix::parse(mix).unwrap(),
+        ipv6_share: 0.3,
+        format,
+        seed,
+        ..Config::default()
+    };
+    let file = std::fs::File::create(path).expect("create capture");
+    generate(&cfg, std::io::BufWriter::new(file)).expect("write capture");
 }
