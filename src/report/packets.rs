@@ -107,6 +107,11 @@ pub struct PacketCollector {
     by_key: HashMap<FlowKey, Vec<usize>>,
     last_time: Timestamp,
     precision: Precision,
+    /// Wanted attempts by first frame, and how many of them have begun.
+    by_start: Vec<usize>,
+    begun: usize,
+    /// Begun attempts that may still have frames to come.
+    open: Vec<usize>,
 }
 
 impl PacketCollector {
@@ -117,6 +122,9 @@ impl PacketCollector {
             by_key: HashMap::default(),
             last_time: Timestamp::default(),
             precision,
+            by_start: Vec::new(),
+            begun: 0,
+            open: Vec::new(),
         }
     }
 
@@ -138,6 +146,15 @@ impl PacketCollector {
             .or_default()
             .push(self.wanted.len());
         self.last_time = self.last_time.max(a.last_time);
+        // Kept in order of first frame; attempts come nearly in that order.
+        let at = self
+            .by_start
+            .partition_point(|&i| self.wanted[i].first_frame <= a.first_frame);
+        self.by_start.insert(at, self.wanted.len());
+        if at < self.begun {
+            self.begun = 0;
+            self.open.clear();
+        }
         self.wanted.push(Wanted {
             first_frame: a.first_frame,
             last_time: a.last_time,
@@ -180,8 +197,29 @@ impl PacketCollector {
         }
     }
 
+    /// Can this frame belong to a wanted attempt? Without decoding it: one
+    /// has begun at or before it and has not yet had all its frames by a
+    /// time before it. Most frames of a large capture are of no wanted
+    /// attempt, and this check is what lets them go cheaply.
+    fn may_hold(&mut self, f: &Frame<'_>) -> bool {
+        while let Some(&i) = self.by_start.get(self.begun) {
+            if self.wanted[i].first_frame > f.number {
+                break;
+            }
+            self.open.push(i);
+            self.begun += 1;
+        }
+        let wanted = &self.wanted;
+        self.open
+            .retain(|&i| f.ts <= wanted[i].last_time || wanted[i].taken < wanted[i].counted);
+        !self.open.is_empty()
+    }
+
     /// Offer a frame of the second read.
     pub fn offer(&mut self, f: &Frame<'_>) {
+        if !self.may_hold(f) {
+            return;
+        }
         let Some(key) = frame_key(f) else {
             return;
         };
@@ -211,9 +249,8 @@ impl PacketCollector {
 
     /// Nothing later than a frame of this time can still belong to a wanted
     /// attempt: each has as many frames as the tracker counted and the
-    /// capture has passed every last packet time. (Both, because a SYN the
-    /// tracker folded into a connection as a challenge is not counted, and
-    /// time stamps may go backwards.)
+    /// capture has passed every last packet time. (Both, because time stamps
+    /// may go backwards.)
     pub fn complete(&self, now: Timestamp) -> bool {
         now > self.last_time && self.wanted.iter().all(|w| w.taken >= w.counted)
     }
