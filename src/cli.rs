@@ -29,6 +29,10 @@ pub enum Command {
     Print(PrintArgs),
     /// Follow every TCP connection attempt and judge its three-way handshake.
     Handshakes(HandshakeArgs),
+    /// Explain each connection attempt packet by packet, in words.
+    Explain(ExplainArgs),
+    /// Draw one connection attempt as a ladder diagram (SVG or text).
+    Ladder(LadderArgs),
     /// Judge every handshake and write one self-contained HTML page of charts.
     Report(ReportArgs),
 }
@@ -40,6 +44,8 @@ impl Cli {
             None => &self.print.input,
             Some(Command::Print(args)) => &args.input,
             Some(Command::Handshakes(args)) => &args.input,
+            Some(Command::Explain(args)) => &args.print.input,
+            Some(Command::Ladder(args)) => &args.input,
             Some(Command::Report(args)) => &args.input,
         }
     }
@@ -288,6 +294,49 @@ pub struct ReportArgs {
 
     #[command(flatten)]
     pub records: RecordArgs,
+}
+
+/// How `explain` chooses, prints and explains attempts. The printing flags
+/// are `print`'s (`-n`, `-S`, `-t`, `-v`, `-e`, `--classic`).
+#[derive(Args, Debug, Clone)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub print: PrintArgs,
+
+    /// Only the attempt with this id (1, 2, ... as `synack handshakes` numbers them).
+    #[arg(long, value_name = "N")]
+    pub conn: Option<u64>,
+
+    /// Draw each attempt as a ladder diagram instead of explaining each packet.
+    #[arg(long)]
+    pub ladder: bool,
+
+    /// Draw the ladder with ASCII characters (the default follows the locale).
+    #[arg(long)]
+    pub ascii: bool,
+}
+
+/// How `ladder` draws one attempt.
+#[derive(Args, Debug, Clone)]
+pub struct LadderArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The attempt's id (1, 2, ... as `synack handshakes` numbers them).
+    #[arg(long, value_name = "N")]
+    pub conn: u64,
+
+    /// Write the ladder as SVG to this file (without it: text on standard output).
+    #[arg(short = 'o', value_name = "FILE.svg")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Text with ASCII characters (the default follows the locale).
+    #[arg(long)]
+    pub ascii: bool,
+
+    /// Absolute sequence numbers in the text (the SVG shows both).
+    #[arg(short = 'S')]
+    pub absolute: bool,
 }
 
 pub fn parse_verdict(s: &str) -> Result<crate::track::Verdict, String> {

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod explain;
 pub mod handshakes;
 pub mod input;
 pub mod pipeline;

@@ -11,6 +11,8 @@ fn main() -> ExitCode {
         None => app::run_print(&cli.print),
         Some(Command::Print(args)) => app::run_print(args),
         Some(Command::Handshakes(args)) => app::run_handshakes(args),
+        Some(Command::Explain(args)) => synack::explain::run_explain(args),
+        Some(Command::Ladder(args)) => synack::explain::run_ladder(args),
         Some(Command::Report(args)) => synack::report::html::run(args),
     };
     match result {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{corpus, synack};
+use common::{corpus, handshakes_jsonl, synack};
 use regex::Regex;
 use synack_gen::{generate, Config, Format, Mix};
 
@@ -127,6 +127,22 @@ const CHARTS: [&str; 7] = [
     "chart-verdicts",
 ];
 
+/// The ladder diagram of each attempt in the page: its id, and the arrows
+/// (packets) it draws.
+fn ladder_arrows(dom: &str) -> BTreeMap<u64, usize> {
+    let figure =
+        Regex::new(r#"(?s)<figure class="ladder" id="ladder-(\d+)">(.*?)</figure>"#).unwrap();
+    figure
+        .captures_iter(dom)
+        .map(|c| {
+            let svg = c[2].split("</svg>").next().unwrap_or("");
+            assert!(svg.contains("<svg"), "attempt {}: a diagram", &c[1]);
+            let arrows = svg.matches(r#"stroke-width="1.5""#).count();
+            (c[1].parse().unwrap(), arrows)
+        })
+        .collect()
+}
+
 /// Per verdict, the sum of the timeline's stacked bars.
 fn timeline_per_verdict(bars: &[(String, u64)]) -> BTreeMap<String, u64> {
     let mut m = BTreeMap::new();
@@ -210,6 +226,20 @@ fn lab_capture_report_renders_with_lab_md_counts() {
     assert_eq!(reasons.iter().filter(|r| *r == "failing").count(), 10);
     assert_eq!(reasons.iter().filter(|r| *r == "slowest").count(), 10);
     assert_eq!(r.dom.matches(r#"<figure class="ladder""#).count(), 20);
+
+    // Each diagram draws one arrow per packet of its attempt, as many as the
+    // tracker counted for that id (from a second read of the capture).
+    let ladders = ladder_arrows(&r.dom);
+    assert_eq!(ladders.len(), 20);
+    let records = handshakes_jsonl(&corpus().join("captures/lab-client.pcap"), &[]);
+    for (id, arrows) in &ladders {
+        let rec = records
+            .iter()
+            .find(|r| r["id"] == *id)
+            .unwrap_or_else(|| panic!("attempt {id} in the JSONL"));
+        let packets = rec["packets"].as_u64().unwrap().min(32) as usize;
+        assert_eq!(*arrows, packets, "attempt {id}: {rec}");
+    }
 
     screenshot(&page, &scratch("lab-client.png"), 2600);
 }

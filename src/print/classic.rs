@@ -29,6 +29,7 @@ mod tests;
 
 pub(super) use ip::{ip_n, ip_print};
 pub(super) use ip6::ip6_print;
+pub(crate) use tcp::flag_letters;
 
 use super::out::Out;
 use super::{Pkt, Printer, R};

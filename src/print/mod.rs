@@ -181,6 +181,9 @@ pub struct Printer {
     pub(crate) seq: SeqTable,
     pub(crate) names: Names,
     interface_names: link::InterfaceNames,
+    /// The sequence and acknowledgment numbers of the last TCP line, as
+    /// printed (relative or absolute).
+    pub(crate) shown: Option<(u32, u32)>,
 }
 
 /// What became of one frame.
@@ -209,7 +212,16 @@ impl Printer {
             seq: SeqTable::default(),
             names,
             interface_names: link::InterfaceNames::default(),
+            shown: None,
         }
+    }
+
+    /// The sequence and acknowledgment numbers the last printed line showed
+    /// for its TCP segment (relative to the conversation's first numbers
+    /// unless `-S`), so that an explanation can name them as printed.
+    /// `None` when that line had no readable TCP header.
+    pub fn shown_numbers(&self) -> Option<(u32, u32)> {
+        self.shown
     }
 
     /// Does this frame carry TCP for this printer (what it shows without
@@ -220,6 +232,7 @@ impl Printer {
 
     /// Print one frame (with its newline) into `out`.
     pub fn print(&mut self, frame: &Frame<'_>, out: &mut Vec<u8>) -> Printed {
+        self.shown = None;
         let caplen = frame.data.len() as u32;
         let len = frame.len;
         // pretty_print_packet's sanity checks come before the time stamp; a

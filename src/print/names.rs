@@ -128,14 +128,29 @@ pub fn parse_services(text: &str) -> HashMap<u16, String> {
     map
 }
 
+/// The system's services database, or nothing if it cannot be read.
+fn read_services() -> HashMap<u16, String> {
+    std::fs::read_to_string("/etc/services")
+        .map(|t| parse_services(&t))
+        .unwrap_or_default()
+}
+
+/// The services database's name for a TCP port, whatever `-n` says: the
+/// explanations name the service a port is registered for. Read once.
+pub fn service_name(port: u16) -> Option<&'static str> {
+    static SERVICES: std::sync::OnceLock<HashMap<u16, String>> = std::sync::OnceLock::new();
+    SERVICES
+        .get_or_init(read_services)
+        .get(&port)
+        .map(String::as_str)
+}
+
 impl Names {
     pub fn new(numeric: bool) -> Names {
         let tcp_ports = if numeric {
             HashMap::new()
         } else {
-            std::fs::read_to_string("/etc/services")
-                .map(|t| parse_services(&t))
-                .unwrap_or_default()
+            read_services()
         };
         Names {
             numeric,

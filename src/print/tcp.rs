@@ -117,6 +117,7 @@ pub(super) fn tcp_print(
             }
         }
     }
+    p.shown = Some((seq, ack));
     if hlen > length {
         k.out
             .s(" [bad hdr length ")

@@ -23,10 +23,12 @@ use super::summary::is_failure;
 use super::Record;
 use crate::app::{Failure, Output};
 use crate::cli::{InputArgs, ReportArgs};
+use crate::explain::collect_packets;
 use crate::print::time::utc_parts;
 use crate::records::{self, RecordSink};
+use crate::report::ladder::svg_for;
 use crate::source::Timestamp;
-use crate::track::{TrackerStats, Verdict};
+use crate::track::{Attempt, TrackerStats, Verdict};
 
 /// What the page says about where its data came from.
 pub struct PageMeta {
@@ -415,7 +417,7 @@ fn ladders(out: &mut String, picks: &[&LadderPick], svgs: Option<&[String]>) {
             None => {
                 let _ = write!(
                     out,
-                    r#"<p class="note">attempt {}: no ladder diagram in this page</p>"#,
+                    r#"<p class="note">attempt {}: no ladder diagram (the input cannot be read a second time for its packets)</p>"#,
                     p.id
                 );
             }
@@ -495,6 +497,39 @@ impl RecordSink for ReportSink {
     }
 }
 
+/// The ladder diagram of each pick, in order: the packets of the picked
+/// attempts come from a second read of each capture that holds one (only
+/// those frames are kept). `None` when an input cannot be read again
+/// (standard input, a pipe, a live capture): the section then lists the
+/// attempts without diagrams.
+fn ladder_svgs(
+    input: &InputArgs,
+    paths: &[String],
+    picks: &[&LadderPick],
+) -> Result<Option<Vec<String>>, Failure> {
+    let rereadable = |p: &String| std::fs::metadata(p).is_ok_and(|m| m.is_file());
+    if picks.is_empty() || input.interface.is_some() || !paths.iter().all(rereadable) {
+        return Ok(None);
+    }
+    let mut svgs = vec![String::new(); picks.len()];
+    for (i, path) in paths.iter().enumerate() {
+        let chosen: Vec<usize> = (0..picks.len()).filter(|&k| picks[k].input == i).collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        let one = InputArgs {
+            read: vec![path.clone()],
+            ..input.clone()
+        };
+        let attempts: Vec<&Attempt> = chosen.iter().map(|&k| &picks[k].attempt).collect();
+        let packets = collect_packets(&one, &attempts)?;
+        for (&k, packets) in chosen.iter().zip(&packets) {
+            svgs[k] = svg_for(packets, &picks[k].attempt, &picks[k].analysis);
+        }
+    }
+    Ok(Some(svgs))
+}
+
 /// `synack report`.
 pub fn run(args: &ReportArgs) -> Result<(), Failure> {
     let mut sink = ReportSink {
@@ -526,9 +561,9 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
         inputs: names,
         stats: outcome.stats,
     };
-    // Each of `sink.agg.ladders.picks()` names its capture as
-    // `paths[pick.input]`; without ladder diagrams the section lists them.
-    let page = render(&sink.agg, &meta, None);
+    let picks = sink.agg.ladders.picks();
+    let svgs = ladder_svgs(&args.input, &paths, &picks)?;
+    let page = render(&sink.agg, &meta, svgs.as_deref());
     let mut out = Output::file(&args.output)?;
     let mut bytes = page.into_bytes();
     out.write(&mut bytes)?;

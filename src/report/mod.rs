@@ -1,16 +1,25 @@
-//! Reports on attempt records: the table for people, JSON Lines, CSV and the
-//! summary. Every format consumes the same [`Record`]s; none reads packets.
+//! Reports on attempt records: the table for people, JSON Lines, CSV, the
+//! summary, Zeek's conn.log, Parquet and the HTML report, which consume the
+//! same [`Record`]s and read no packets; and the
+//! explanation and ladder diagram of single attempts, which also take the
+//! attempt's packets, from a second read of the capture or held while it is
+//! read once ([`packets`]).
 
 pub mod aggregate;
 pub mod charts;
 pub mod conn_log;
 pub mod csv;
+pub mod explain;
 pub mod html;
 pub mod jsonl;
+pub mod ladder;
+pub mod packets;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod summary;
 pub mod table;
+#[cfg(test)]
+pub(crate) mod testing;
 mod text;
 
 pub use summary::Summary;

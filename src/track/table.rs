@@ -316,6 +316,15 @@ impl Tracker {
                 },
             );
             let dropped = std::mem::replace(&mut slot.current, old);
+            // The SYN that was answered so belongs to the old connection: its
+            // packets and bytes count there (as Zeek's and tshark's do).
+            let (cur, gone) = (&mut slot.current.attempt, &dropped.attempt);
+            cur.packets += gone.packets;
+            for (from, to) in [(0, sender), (1, 1 - sender)] {
+                cur.side_packets[to] += gone.side_packets[from];
+                cur.ip_bytes[to] += gone.ip_bytes[from];
+            }
+            cur.last_time = cur.last_time.max(gone.last_time);
             self.live.remove(&dropped.attempt.index);
             self.stats.attempts -= 1;
         } else {

@@ -26,15 +26,18 @@ while True:
     c.close()
 "#;
 
-/// Makes one connection attempt per `PORT:TIMEOUT` argument, in order, sends
-/// a line on the ones that open and waits for the server to close, and prints
-/// what became of each.
+/// Makes one connection attempt per `PORT:TIMEOUT[:FROM]` argument, in order
+/// (from source port FROM when given), sends a line on the ones that open and
+/// waits for the server to close, and prints what became of each.
 const CLIENT: &str = r#"
 import socket, sys
 host = sys.argv[1]
 for spec in sys.argv[2:]:
-    port, timeout = spec.split(":")
+    port, timeout, *source = spec.split(":")
     s = socket.socket()
+    if source:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("", int(source[0])))
     s.settimeout(float(timeout))
     try:
         s.connect((host, int(port)))
@@ -67,6 +70,26 @@ pub fn connect(lab: &Lab, ns: &str, host: &str, attempts: &[(u16, Duration)]) ->
         .iter()
         .map(|(port, timeout)| format!("{port}:{}", timeout.as_secs_f64()))
         .collect();
+    run_client(lab, ns, host, &specs)
+}
+
+/// Connection attempts from the client to the server.
+pub fn connect_to_server(lab: &Lab, attempts: &[(u16, Duration)]) -> Vec<String> {
+    connect(lab, &lab.client, &lab.server_addr, attempts)
+}
+
+/// Connection attempts from the client to the server, each from a chosen
+/// source port: `(source port, server port, timeout)`.
+pub fn connect_from_ports(lab: &Lab, attempts: &[(u16, u16, Duration)]) -> Vec<String> {
+    let specs: Vec<String> = attempts
+        .iter()
+        .map(|(from, port, timeout)| format!("{port}:{}:{from}", timeout.as_secs_f64()))
+        .collect();
+    run_client(lab, &lab.client, &lab.server_addr, &specs)
+}
+
+/// The client program with `PORT:TIMEOUT[:FROM]` specs; its result lines.
+fn run_client(lab: &Lab, ns: &str, host: &str, specs: &[String]) -> Vec<String> {
     let mut args = vec!["-c", CLIENT, host];
     args.extend(specs.iter().map(String::as_str));
     let out = lab.run(ns, "python3", &args);
@@ -74,11 +97,6 @@ pub fn connect(lab: &Lab, ns: &str, host: &str, attempts: &[(u16, Duration)]) ->
         .lines()
         .map(str::to_string)
         .collect()
-}
-
-/// Connection attempts from the client to the server.
-pub fn connect_to_server(lab: &Lab, attempts: &[(u16, Duration)]) -> Vec<String> {
-    connect(lab, &lab.client, &lab.server_addr, attempts)
 }
 
 /// hping3 in the client namespace, aimed at the server.

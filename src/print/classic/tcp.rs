@@ -56,7 +56,7 @@ impl IpBelow {
 
 /// Flag letters: `S F R P W E` in 3.7.2's order, or `.` when none of them is
 /// set (ACK and URG are shown as ` ack N` and ` urg N` instead).
-fn flag_letters(out: &mut Vec<u8>, flags: u8) {
+pub(crate) fn flag_letters(out: &mut Vec<u8>, flags: u8) {
     const LETTERS: [(u8, u8); 6] = [
         (SYN, b'S'),
         (FIN, b'F'),
@@ -191,6 +191,7 @@ pub(super) fn tcp_print(
             flags & SYN != 0,
         );
     }
+    p.shown = Some((seq, ack));
     if hlen > length {
         k.out.s(" [bad hdr length]");
         return Ok(());
