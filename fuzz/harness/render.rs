@@ -1,11 +1,17 @@
 //! Every record through every report format, with what each format promises:
 //! JSON Lines parse and carry the record's id and verdict, CSV rows have the
 //! header's fields, Zeek conn.log rows have its columns, table rows are one
-//! line, the summary counts every record, and no control character but the
-//! newline (and the tab between conn.log columns) comes out.
+//! line, the summary counts every record, explanations and ladders (of the
+//! record's packets, when there are some) name the attempt and its verdict,
+//! SVG ladders are one element, and no control character but the newline
+//! (and the tab between conn.log columns) comes out.
 
+use synack::print::{PrintOptions, Printer, TimeFormat};
 use synack::report::conn_log::{self, ConnLogWriter};
 use synack::report::csv::{CsvWriter, HEADER};
+use synack::report::explain::{explain, ExplainStyle};
+use synack::report::ladder::{self, TextStyle};
+use synack::report::packets::AttemptPackets;
 use synack::report::table::TableWriter;
 use synack::report::{jsonl, Record, Selection, Summary};
 use synack::source::Precision;
@@ -22,9 +28,78 @@ fn assert_printable(what: &str, out: &[u8]) {
     }
 }
 
-/// Render `records` (numbered from 1) in every format and check each output.
+/// The explanation styles tried: 4.x lines, 3.x lines with -v and -S, the
+/// ladder in box drawing and in ASCII.
+const EXPLAIN_STYLES: [ExplainStyle; 4] = [
+    ExplainStyle {
+        classic: false,
+        absolute: false,
+        verbose: 0,
+        ladder: None,
+    },
+    ExplainStyle {
+        classic: true,
+        absolute: true,
+        verbose: 1,
+        ladder: None,
+    },
+    ExplainStyle {
+        classic: false,
+        absolute: false,
+        verbose: 0,
+        ladder: Some(TextStyle {
+            ascii: false,
+            absolute: false,
+        }),
+    },
+    ExplainStyle {
+        classic: false,
+        absolute: true,
+        verbose: 2,
+        ladder: Some(TextStyle {
+            ascii: true,
+            absolute: true,
+        }),
+    },
+];
+
+/// `synack explain` of one record in each style, and its SVG ladder.
+fn check_explained(r: &Record<'_>, packets: &AttemptPackets) {
+    let verdict = r.analysis.verdict.name();
+    for style in EXPLAIN_STYLES {
+        let mut printer = Printer::new(PrintOptions {
+            numeric: true,
+            absolute: style.absolute,
+            time: TimeFormat::None,
+            verbose: style.verbose,
+            link: false,
+            quiet: false,
+            all: false,
+            classic: style.classic,
+        });
+        let mut out = Vec::new();
+        explain(&mut out, &mut printer, r, packets, style);
+        assert_printable("explain", &out);
+        let text = std::str::from_utf8(&out).unwrap();
+        let heading = text.lines().next().unwrap_or("");
+        assert!(
+            heading.starts_with(&format!("Attempt {}: ", r.id)) && heading.ends_with(verdict),
+            "explain heading {heading:?}"
+        );
+    }
+    let svg = ladder::svg_for(packets, r.attempt, &r.analysis);
+    assert_printable("svg", svg.as_bytes());
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches("<svg").count(), 1, "one SVG element");
+}
+
+/// Render `records` (numbered from 1) in every format and check each output;
+/// `packets`, when given, holds the packets of the first records (as `synack
+/// explain` collects them), which are explained with them; without it every
+/// record is explained without packets.
 pub fn check(
     records: &[Box<Attempt>],
+    packets: Option<&[AttemptPackets]>,
     stats: &TrackerStats,
     precision: Precision,
     detectors: &DetectorConfig,
@@ -86,6 +161,19 @@ pub fn check(
         assert_printable("table", &buf);
         assert_eq!(buf.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
         assert!(buf.ends_with(b"\n"));
+
+        let none = AttemptPackets {
+            precision,
+            ..AttemptPackets::default()
+        };
+        match packets {
+            Some(p) => {
+                if let Some(p) = p.get(i) {
+                    check_explained(&r, p);
+                }
+            }
+            None => check_explained(&r, &none),
+        }
 
         summary.add(&r);
         if selection.matches(&r) {

@@ -298,5 +298,5 @@ pub fn run(data: &[u8]) {
         peak_live: b.u64(),
         ..TrackerStats::default()
     };
-    crate::render::check(&records, &stats, precision, &detectors, Some(slow));
+    crate::render::check(&records, None, &stats, precision, &detectors, Some(slow));
 }

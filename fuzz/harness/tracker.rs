@@ -10,9 +10,12 @@
 //! Whatever the input, the tracker must keep its promises: live attempts
 //! within the cap, counters that never go back, every attempt handed out
 //! exactly once (in order of first packet for files), nothing left at the end.
+//! The first records are then explained with their packets, picked out of the
+//! same frames as `synack explain` picks them out of a second read.
 
 use std::time::Duration;
 
+use synack::report::packets::{CapturedFrame, PacketCollector};
 use synack::source::{Frame, Linktype, Precision, Timestamp};
 use synack::track::heuristics::DetectorConfig;
 use synack::track::{Emit, Tracker, TrackerConfig, TrackerStats};
@@ -42,6 +45,8 @@ impl Bytes<'_> {
 }
 
 const FLOWS: usize = 32;
+/// Records explained packet by packet.
+const EXPLAINED: usize = 16;
 
 /// One segment's IP packet (LINKTYPE_RAW), checksums right.
 #[allow(clippy::too_many_arguments)]
@@ -177,6 +182,7 @@ pub fn run(data: &[u8]) {
     let mut before = counters(&tracker.stats());
     let mut attempts_before = 0;
     let mut number = 0u64;
+    let mut frames = Vec::new();
     while b.more() && number < 4096 {
         let flags = b.u8();
         let pick = b.u8();
@@ -254,6 +260,7 @@ pub fn run(data: &[u8]) {
             offset: 0,
         };
         tracker.observe(&frame);
+        frames.push(CapturedFrame::from_frame(&frame));
         while let Some(a) = tracker.next_finished() {
             records.push(a);
         }
@@ -292,5 +299,28 @@ pub fn run(data: &[u8]) {
     indices.dedup();
     assert_eq!(indices.len(), records.len(), "no attempt twice");
     let slow = f64::from(limits & 0x0f) * 0.5;
-    crate::render::check(&records, &stats, precision, &detectors, Some(slow));
+    let chosen: Vec<&synack::track::Attempt> =
+        records.iter().take(EXPLAINED).map(|a| &**a).collect();
+    let mut collector = PacketCollector::for_attempts(&chosen, precision);
+    for f in &frames {
+        collector.offer(&f.frame());
+    }
+    let packets = collector.finish();
+    for (a, p) in chosen.iter().zip(&packets) {
+        assert!(
+            (p.frames.len() as u64 + p.more) <= a.packets,
+            "attempt {}: {} packets picked, {} counted",
+            a.index,
+            p.frames.len() as u64 + p.more,
+            a.packets
+        );
+    }
+    crate::render::check(
+        &records,
+        Some(&packets),
+        &stats,
+        precision,
+        &detectors,
+        Some(slow),
+    );
 }
