@@ -306,8 +306,11 @@ fn ipv4_options_fragments_and_ecn_print_as_tcpdump_prints_them() {
     let rr = [7, 11, 4, 10, 0, 0, 1, 0, 0, 0, 0, 1];
     let ts = [68, 12, 5, 1, 10, 0, 0, 1, 0, 0, 0, 9];
     let lsrr = [0x83, 7, 4, 203, 0, 113, 5, 1];
+    // A route pointer of 0: C's unsigned `ptr + 1` wraps to a bad pointer.
+    let rr_pointer_0 = [7, 11, 0, 10, 0, 0, 1, 0, 0, 0, 0, 1];
     let frames = vec![
         ipv4(&rr, 0, 10, 0, 64, &seg),
+        ipv4(&rr_pointer_0, 0, 10, 0, 64, &seg),
         ipv4(&ts, 0, 11, 0x03, 1, &seg),
         ipv4(&lsrr, 0, 12, 0xb9, 0, &seg),
         ipv4(&[148, 4, 0, 0], 0x8000, 13, 0x01, 255, &seg),
@@ -450,5 +453,80 @@ fn every_cut_of_a_segment_prints_as_tcpdump_prints_it() {
         let path = temp(&format!("{name}.pcap"));
         write_pcap(&path, 1, &frames, 3);
         same_as_tcpdump(&path);
+    }
+}
+
+/// A segment from `tcp` moved to other ports, its checksum made right again.
+fn on_ports(mut t: Vec<u8>, sport: u16, dport: u16) -> Vec<u8> {
+    t[0..2].copy_from_slice(&sport.to_be_bytes());
+    t[2..4].copy_from_slice(&dport.to_be_bytes());
+    t[16..18].fill(0);
+    let len = (t.len() as u16).to_be_bytes();
+    let sum = csum(&[&SRC4, &DST4, &[0, 6], &len, &t]);
+    t[16..18].copy_from_slice(&sum.to_be_bytes());
+    t
+}
+
+#[test]
+fn packet_bytes_print_escaped_as_tcpdump_escapes_them() {
+    // Every byte value in the places a line shows packet bytes: RST data
+    // (printed with -v) and Redis text. The whole output, suffixes included,
+    // must be tcpdump's, and nothing but printable ASCII may reach the
+    // terminal.
+    let every: Vec<u8> = (0..=255).collect();
+    let mut resp = b"+".to_vec();
+    resp.extend_from_slice(&every);
+    resp.extend_from_slice(b"\r\n");
+    let mut bulk = b"$256\r\n".to_vec();
+    bulk.extend_from_slice(&every);
+    bulk.extend_from_slice(b"\r\n");
+    let frames: Vec<Vec<u8>> = [
+        on_ports(tcp(0x04, 7, 0, &[], &every, &SRC4, &DST4), 40123, 5000),
+        on_ports(
+            tcp(0x14, 7, 9, &[], &every[128..], &SRC4, &DST4),
+            40123,
+            5000,
+        ),
+        on_ports(tcp(0x18, 7, 9, &[], &resp, &SRC4, &DST4), 40123, 6379),
+        on_ports(tcp(0x18, 7, 9, &[], &bulk, &SRC4, &DST4), 40123, 6379),
+    ]
+    .iter()
+    .map(|t| ether(0x0800, &ipv4(&[], 0x4000, 1, 0, 64, t)))
+    .collect();
+    let path = temp("every-byte.pcap");
+    write_pcap(&path, 1, &frames, 0);
+    for mode in [
+        &["-n", "-S", "-t"][..],
+        &["-n", "-t", "-v"],
+        &["-n", "-t", "-vv", "-e"],
+    ] {
+        let mut args = mode.to_vec();
+        args.extend(["-r", path.to_str().unwrap()]);
+        let theirs = Command::new("tcpdump")
+            .args(&args)
+            .env("TZ", "UTC")
+            .output()
+            .expect("tcpdump must be installed");
+        let ours = synack().args(&args).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&theirs.stdout),
+            "{mode:?}"
+        );
+        assert!(
+            ours.stdout
+                .iter()
+                .all(|&b| b == b'\n' || (b' '..=b'~').contains(&b)),
+            "{mode:?}: a raw byte printed"
+        );
+        let text = String::from_utf8_lossy(&ours.stdout);
+        assert!(
+            text.contains("^@^A^B"),
+            "{mode:?}: control bytes escaped\n{text}"
+        );
+        assert!(
+            text.contains("~^?M-^@M-^A"),
+            "{mode:?}: DEL and high bytes escaped\n{text}"
+        );
     }
 }

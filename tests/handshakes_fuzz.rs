@@ -2,12 +2,13 @@
 //! out exactly once, whatever the segments, their order, their timestamps,
 //! the caps and the timeouts.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use proptest::prelude::*;
 use synack::report::{csv::CsvWriter, jsonl, table::TableWriter, Record, Summary};
 use synack::source::{Frame, Linktype, Precision, Timestamp};
-use synack::track::{Emit, Tracker, TrackerConfig};
+use synack::track::{Emit, Tracker, TrackerConfig, TrackerStats, Verdict};
 
 #[derive(Debug, Clone)]
 struct Seg {
@@ -109,7 +110,42 @@ fn packet(s: &Seg) -> Vec<u8> {
     p
 }
 
+/// The segments at times accumulated from their `dt_us`.
+fn timed(segs: &[Seg]) -> Vec<(i64, Seg)> {
+    let mut now: i64 = 1_700_000_000_000_000;
+    segs.iter()
+        .map(|s| {
+            now += s.dt_us;
+            (now, s.clone())
+        })
+        .collect()
+}
+
+/// The counters of the tracker's statistics, all of which only grow.
+fn counters(s: &TrackerStats) -> [u64; 9] {
+    [
+        s.frames,
+        s.tcp_segments,
+        s.not_tcp,
+        s.truncated,
+        s.malformed,
+        s.attempts,
+        s.evicted,
+        s.flushed,
+        s.peak_live,
+    ]
+}
+
 fn exercise(segs: &[Seg], max_live: usize, timeout_ms: u64, streaming: bool) {
+    exercise_timed(&timed(segs), max_live, timeout_ms, streaming);
+}
+
+/// Feed the segments (time in microseconds, segment) in the order given and
+/// check the tracker's promises after each: no more live attempts than the
+/// cap, counters that never go back, no attempt handed out twice; at the
+/// end, every attempt handed out exactly once (in order of first packet
+/// unless streaming), nothing held, and every record through every report.
+fn exercise_timed(packets: &[(i64, Seg)], max_live: usize, timeout_ms: u64, streaming: bool) {
     let cfg = TrackerConfig {
         handshake_timeout: Duration::from_millis(timeout_ms),
         idle_timeout: Duration::from_millis(timeout_ms * 3),
@@ -125,14 +161,14 @@ fn exercise(segs: &[Seg], max_live: usize, timeout_ms: u64, streaming: bool) {
     };
     let detectors = cfg.detectors.clone();
     let mut t = Tracker::new(cfg);
-    let mut now: i64 = 1_700_000_000_000_000;
     let mut out = Vec::new();
-    for (i, s) in segs.iter().enumerate() {
-        now += s.dt_us;
+    let mut seen = HashSet::new();
+    let mut before = counters(&t.stats());
+    for (i, (us, s)) in packets.iter().enumerate() {
         let data = packet(s);
         let f = Frame {
             number: i as u64 + 1,
-            ts: Timestamp::new(now / 1_000_000, (now % 1_000_000) * 1000),
+            ts: Timestamp::new(us.div_euclid(1_000_000), us.rem_euclid(1_000_000) * 1000),
             len: data.len() as u32,
             linktype: Linktype::RAW,
             data: &data,
@@ -140,15 +176,36 @@ fn exercise(segs: &[Seg], max_live: usize, timeout_ms: u64, streaming: bool) {
         };
         t.observe(&f);
         while let Some(a) = t.next_finished() {
+            assert!(seen.insert(a.index), "attempt {} handed out twice", a.index);
             out.push(a);
         }
+        let stats = t.stats();
+        assert!(t.live() <= max_live, "{} live, cap {max_live}", t.live());
+        assert!(
+            stats.peak_live <= max_live as u64,
+            "peak {}",
+            stats.peak_live
+        );
+        let after = counters(&stats);
+        for (k, (x, y)) in before.iter().zip(&after).enumerate() {
+            assert!(y >= x, "counter {k} went back from {x} to {y}");
+        }
+        before = after;
+        assert!(out.len() as u64 <= stats.attempts);
     }
     t.finish();
     while let Some(a) = t.next_finished() {
+        assert!(seen.insert(a.index), "attempt {} handed out twice", a.index);
         out.push(a);
     }
     assert_eq!(out.len() as u64, t.stats().attempts, "each attempt once");
     assert_eq!(t.live(), 0);
+    if !streaming {
+        assert!(
+            out.windows(2).all(|w| w[0].index < w[1].index),
+            "in order of first packet"
+        );
+    }
     let mut buf = Vec::new();
     let mut table = TableWriter::new(true);
     let mut summary = Summary::new();
@@ -159,6 +216,8 @@ fn exercise(segs: &[Seg], max_live: usize, timeout_ms: u64, streaming: bool) {
         table.row(&r, &mut buf);
         summary.add(&r);
     }
+    let judged: u64 = Verdict::ALL.iter().map(|&v| summary.count(v)).sum();
+    assert_eq!(judged, out.len() as u64, "one verdict per attempt");
     summary.write_text(&t.stats(), &mut buf);
     for line in buf.split(|&b| b == b'\n').filter(|l| l.starts_with(b"{")) {
         serde_json::from_slice::<serde_json::Value>(line).expect("valid JSON");
@@ -176,6 +235,17 @@ proptest! {
         streaming: bool,
     ) {
         exercise(&segs, max_live, timeout_ms, streaming);
+    }
+
+    #[test]
+    fn the_same_segments_in_any_order(
+        segs in prop::collection::vec(seg(), 0..60)
+            .prop_flat_map(|segs| Just(timed(&segs)).prop_shuffle()),
+        max_live in 1usize..4,
+        timeout_ms in 1u64..5_000,
+        streaming: bool,
+    ) {
+        exercise_timed(&segs, max_live, timeout_ms, streaming);
     }
 
     #[test]

@@ -354,7 +354,8 @@ fn ip_option_route(k: &mut Pkt<'_>, at: usize, length: u32) -> R<()> {
         k.out.s(" [bad length ").u(length).c(b']');
     }
     let ptr = (k.s.u8(at + 2)? as u32).wrapping_sub(1);
-    if ptr < 3 || (ptr + 1) & 3 != 0 || ptr > length + 1 {
+    // A pointer of 0 wraps, as in C's unsigned arithmetic: a bad pointer.
+    if ptr < 3 || ptr.wrapping_add(1) & 3 != 0 || ptr > length + 1 {
         k.out.s(" [bad ptr ").u(k.s.u8(at + 2)?).c(b']');
     }
     let mut len = 3;

@@ -177,7 +177,7 @@ impl Clock {
         match self.format {
             TimeFormat::None | TimeFormat::DeltaFirst => {}
             TimeFormat::Clock => {
-                hms(out, (sec + c.thiszone) % 86400);
+                hms(out, sec.wrapping_add(c.thiszone) % 86400);
                 Self::frac(out, usec);
                 out.c(b' ');
             }
@@ -191,7 +191,7 @@ impl Clock {
                     out.s("000000 ");
                 } else {
                     let mut d_usec = (usec - c.base_usec as i64) as i32;
-                    let mut d_sec = (sec - c.base_sec as i64) as i32;
+                    let mut d_sec = sec.wrapping_sub(c.base_sec as i64) as i32;
                     if d_usec < 0 {
                         let borrow = (-(d_usec as i64) + 999_999) / 1_000_000;
                         d_usec = (d_usec as i64 + borrow * 1_000_000) as i32;
@@ -225,8 +225,10 @@ impl Clock {
     /// Append `HH:MM:SS` (or `YYYY-MM-DD HH:MM:SS`); false when the time cannot
     /// be converted.
     fn hms(&mut self, out: &mut Vec<u8>, sec: i64, date: bool, local: bool) -> bool {
-        let minute = sec.div_euclid(60);
-        let start = minute * 60;
+        // The minute's start; none for the first minute of the 64-bit clock.
+        let Some(start) = sec.checked_sub(sec.rem_euclid(60)) else {
+            return false;
+        };
         let cached = match self.cache {
             Some(c) if c.start == start && c.local == local => c,
             _ => {
@@ -339,10 +341,12 @@ impl Clock {
                 } else {
                     (now, reference)
                 };
-                let mut ds = a.0 - b.0;
-                let mut du = a.1 - b.1;
+                // As C's `long` arithmetic does: times at the ends of the
+                // 64-bit clock wrap rather than fail.
+                let mut ds = a.0.wrapping_sub(b.0);
+                let mut du = a.1.wrapping_sub(b.1);
                 if du < 0 {
-                    ds -= 1;
+                    ds = ds.wrapping_sub(1);
                     du += 1_000_000;
                 }
                 out.c(if negative { b'-' } else { b' ' });

@@ -239,6 +239,12 @@ impl PacketCollector {
             return;
         };
         let w = &mut self.wanted[i];
+        if w.taken >= w.counted {
+            // The tracker counted no more for it: the frame is a later
+            // attempt's on the same 4-tuple that was not wanted (a reused
+            // port in the same time stamp, or time stamps out of order).
+            return;
+        }
         w.taken += 1;
         if w.packets.frames.len() < MAX_PACKETS {
             w.packets.frames.push(CapturedFrame::from_frame(f));
@@ -308,6 +314,24 @@ mod tests {
         let got = c.finish();
         assert_eq!(numbers(&got[0]), vec![1, 2]);
         assert_eq!(numbers(&got[1]), vec![3, 4]);
+    }
+
+    #[test]
+    fn a_later_attempt_in_the_same_time_stamp_keeps_its_frames_when_not_wanted() {
+        // Refused (SYN, RST), then the port reused within the same second:
+        // only the first attempt is wanted, and it gets only its two frames.
+        let first = attempt(1, 10, 10, 2);
+        let frames: Vec<_> = [(1, 10), (2, 10), (3, 10), (4, 10)]
+            .iter()
+            .map(|&(n, s)| seg_frame(n, s, CLIENT.1, n % 2 == 1))
+            .collect();
+        let mut c = PacketCollector::for_attempts(&[&first], Precision::Micro);
+        for f in &frames {
+            c.offer(&f.frame());
+        }
+        let got = c.finish();
+        assert_eq!(numbers(&got[0]), vec![1, 2]);
+        assert_eq!(got[0].more, 0);
     }
 
     #[test]

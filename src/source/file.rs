@@ -15,7 +15,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
-use super::{Frame, FrameSource, Linktype, Precision, SourceError, Timestamp};
+use super::{pcapng_checks, Frame, FrameSource, Linktype, Precision, SourceError, Timestamp};
 
 /// libpcap's largest accepted capture length for ordinary link types.
 pub const MAX_SNAPLEN: u32 = 262_144;
@@ -302,7 +302,7 @@ impl CaptureFile {
         }
         let fail = |msg: String| SourceError::new(&origin, Some(offset), msg);
         // Check the block header before the parser sizes a buffer from it.
-        loop {
+        let (total, block_big_endian) = loop {
             let data = reader.data();
             if data.len() >= 8 {
                 let raw = [data[0], data[1], data[2], data[3]];
@@ -315,9 +315,9 @@ impl CaptureFile {
                     } else {
                         let bom = [data[8], data[9], data[10], data[11]];
                         if u32::from_le_bytes(bom) == 0x1a2b_3c4d {
-                            Some(u32::from_le_bytes(len_bytes))
+                            Some((u32::from_le_bytes(len_bytes), false))
                         } else if u32::from_be_bytes(bom) == 0x1a2b_3c4d {
-                            Some(u32::from_be_bytes(len_bytes))
+                            Some((u32::from_be_bytes(len_bytes), true))
                         } else {
                             return Err(fail(format!(
                                 "section header block has a bad byte-order magic 0x{:08x}",
@@ -326,11 +326,11 @@ impl CaptureFile {
                         }
                     }
                 } else if *big_endian {
-                    Some(u32::from_be_bytes(len_bytes))
+                    Some((u32::from_be_bytes(len_bytes), true))
                 } else {
-                    Some(u32::from_le_bytes(len_bytes))
+                    Some((u32::from_le_bytes(len_bytes), false))
                 };
-                if let Some(total) = total {
+                if let Some((total, block_big_endian)) = total {
                     if total < 12 {
                         return Err(fail(format!(
                             "block in pcapng dump file has a length of {total} < 12"
@@ -349,7 +349,7 @@ impl CaptureFile {
                     if total as usize > BUFFER / 2 {
                         reader.grow(total as usize * 2);
                     }
-                    break;
+                    break (total as usize, block_big_endian);
                 }
             }
             if reader.reader_exhausted() {
@@ -364,6 +364,16 @@ impl CaptureFile {
             reader
                 .refill()
                 .map_err(|e| fail(format!("error reading dump file: {e}")))?;
+        };
+        // Buffer the whole block and make libpcap's checks on it (a block cut
+        // by the end of the file is left to the parser, which says so).
+        while reader.data().len() < total && !reader.reader_exhausted() {
+            reader
+                .refill()
+                .map_err(|e| fail(format!("error reading dump file: {e}")))?;
+        }
+        if let Some(block) = reader.data().get(..total) {
+            pcapng_checks::check_block(block, block_big_endian).map_err(fail)?;
         }
         loop {
             // The parser does not move its buffer in next(), so offsets from this
@@ -631,7 +641,9 @@ impl FrameSource for CaptureFile {
                         ));
                     }
                     let units = iface.units;
-                    let sec = (ts / units) as i64 + iface.offset_sec;
+                    // libpcap adds the offset in 64-bit unsigned arithmetic:
+                    // an offset at the end of the clock wraps as it does there.
+                    let sec = ((ts / units) as i64).wrapping_add(iface.offset_sec);
                     let frac = ts % units;
                     let nsec = (frac as u128 * 1_000_000_000 / units as u128) as i64;
                     if self.first_linktype.0 == u32::MAX {

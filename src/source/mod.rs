@@ -11,6 +11,7 @@ pub mod devices;
 pub mod file;
 pub mod filter;
 pub mod live;
+mod pcapng_checks;
 pub mod stop;
 
 use std::fmt;

@@ -235,7 +235,9 @@ fn syn_cookie(a: &Attempt) -> Option<String> {
     let (t, v) = a.server_next_tsval?;
     let jump = seq::diff(v, tsval);
     let elapsed_ms = t.micros_since(sa.time) / 1000.0;
-    if jump > (elapsed_ms as i32) + 2 && jump < 64 + elapsed_ms as i32 + 2 {
+    // In floating point: the two times may be any distance apart.
+    let (jump_f, whole_ms) = (f64::from(jump), elapsed_ms.trunc());
+    if jump_f > whole_ms + 2.0 && jump_f < whole_ms + 66.0 {
         let low = tsval & 0x3f;
         return Some(format!(
             "the server's TSval went from {tsval} in the SYN-ACK to {v} {:.3} ms later (+{jump} ticks): a TSval rounded down to 64 ticks with option bits {low} in its low six bits",

@@ -75,7 +75,7 @@ impl Tracker {
     /// that holds back in-order output.
     pub(super) fn enforce_caps(&mut self) {
         while self.live.len() > self.cfg.max_live.max(1) {
-            let Some(due) = self.due.pop() else {
+            let Some(due) = self.due.pop_longest_idle() else {
                 break;
             };
             let Some(slot) = self.slots.get_mut(due.slot) else {
@@ -92,6 +92,8 @@ impl Tracker {
             }
             self.stats.evicted += self.remove_slot(due.slot, EndReason::Evicted);
         }
+        // Counted once the cap is enforced: the most held between packets.
+        self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
         while self.waiting.len() > self.cfg.max_waiting.max(1) {
             let head = *self.waiting.keys().next().expect("non-empty");
             match self.live.first_key_value() {

@@ -45,9 +45,9 @@ impl Tracker {
         cfg.max_live = cfg.max_live.min(1 << 30);
         let detectors = Detectors::new(cfg.detectors.clone());
         Tracker {
+            due: Timeouts::new(&cfg),
             cfg,
             slots: Slots::new(),
-            due: Timeouts::new(),
             live: BTreeMap::new(),
             next_index: 0,
             waiting: BTreeMap::new(),
@@ -245,7 +245,6 @@ impl Tracker {
         };
         let n = self.slots.insert(hash, slot);
         self.live.insert(index, (n, sec));
-        self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
         self.after_packet(n);
     }
 

@@ -1,14 +1,17 @@
 //! When attempts are due: entries of (deadline, generation, slot), taken in
-//! order of deadline, ties in the order they were queued.
+//! order of deadline, ties in the order they were queued; and, when the live
+//! cap needs room, in order of last packet (the longest idle first).
 //!
 //! A deadline is an attempt's last packet plus the timeout of its state
 //! (handshake, idle, linger). Entries queued with the same timeout therefore
 //! arrive in order of their deadlines while packets arrive in time order, so
 //! each timeout gets a first-in first-out lane; an entry that would break
 //! its lane's order (an older attempt's deadline, a capture out of time
-//! order) goes to a binary heap instead. The earliest entry is the earliest
-//! of the lane fronts and the heap's top: the order of one heap holding all
-//! entries, without a heap's cache misses on every push and pop.
+//! order) goes to that lane's binary heap instead. The earliest entry is the
+//! earliest of the lane fronts and the heaps' tops: the order of one heap
+//! holding all entries, without a heap's cache misses on every push and pop.
+//! Within a lane, deadline order is also last-packet order, so the longest
+//! idle entry is found among the same fronts, each less its lane's timeout.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
@@ -52,24 +55,27 @@ pub(super) enum Wait {
 
 pub(super) struct Timeouts {
     lanes: [VecDeque<Due>; 3],
-    out_of_order: BinaryHeap<Reverse<Due>>,
+    out_of_order: [BinaryHeap<Reverse<Due>>; 3],
+    /// Each lane's timeout in nanoseconds: a deadline less it is the last packet.
+    waits: [i128; 3],
     generation: u64,
     /// The earliest deadline queued (`i128::MAX` when none): asked after
     /// every packet, it is kept rather than found among the fronts.
     earliest: i128,
 }
 
-/// Where the earliest entry is.
+/// Where an entry is: in lane `n`'s queue or in its heap.
 enum Front {
     Lane(usize),
-    Heap,
+    Heap(usize),
 }
 
 impl Timeouts {
-    pub fn new() -> Timeouts {
+    pub fn new(cfg: &TrackerConfig) -> Timeouts {
         Timeouts {
             lanes: Default::default(),
-            out_of_order: BinaryHeap::new(),
+            out_of_order: Default::default(),
+            waits: [cfg.linger, cfg.idle_timeout, cfg.handshake_timeout].map(nanos),
             generation: 0,
             earliest: i128::MAX,
         }
@@ -89,32 +95,57 @@ impl Timeouts {
         if lane.back().map_or(true, |last| last.at <= at) {
             lane.push_back(due);
         } else {
-            self.out_of_order.push(Reverse(due));
+            self.out_of_order[wait as usize].push(Reverse(due));
         }
         self.generation
     }
 
-    fn front(&self) -> Option<(Front, Due)> {
-        let mut best: Option<(Front, Due)> =
-            self.out_of_order.peek().map(|Reverse(d)| (Front::Heap, *d));
-        for (i, lane) in self.lanes.iter().enumerate() {
-            if let Some(d) = lane.front() {
-                if best.as_ref().map_or(true, |(_, b)| d < b) {
-                    best = Some((Front::Lane(i), *d));
-                }
+    /// The entry with the least key among the lanes' fronts and heaps' tops;
+    /// `key` is given the lane and the entry.
+    fn least<K: Ord>(&self, key: impl Fn(usize, &Due) -> K) -> Option<(Front, Due)> {
+        let fronts = self
+            .lanes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, lane)| lane.front().map(|d| (Front::Lane(i), *d)));
+        let tops = self
+            .out_of_order
+            .iter()
+            .enumerate()
+            .filter_map(|(i, heap)| heap.peek().map(|Reverse(d)| (Front::Heap(i), *d)));
+        fronts.chain(tops).min_by_key(|(f, d)| {
+            let (Front::Lane(i) | Front::Heap(i)) = *f;
+            (key(i, d), d.generation)
+        })
+    }
+
+    fn take(&mut self, front: Front) {
+        match front {
+            Front::Lane(i) => {
+                self.lanes[i].pop_front();
+            }
+            Front::Heap(i) => {
+                self.out_of_order[i].pop();
             }
         }
-        best
+        self.earliest = self.least(|_, d| d.at).map_or(i128::MAX, |(_, d)| d.at);
     }
 
     /// Take the earliest entry.
     pub fn pop(&mut self) -> Option<Due> {
-        let (front, due) = self.front()?;
-        match front {
-            Front::Lane(i) => self.lanes[i].pop_front(),
-            Front::Heap => self.out_of_order.pop().map(|Reverse(d)| d),
-        };
-        self.earliest = self.front().map_or(i128::MAX, |(_, d)| d.at);
+        let (front, due) = self.least(|_, d| d.at)?;
+        self.take(front);
+        Some(due)
+    }
+
+    /// Take the entry whose slot had the earliest last packet when queued:
+    /// the one to evict when the live cap needs room (handshakes.md §8, the
+    /// oldest first). A closed connection waiting out its linger for the
+    /// last ACK is fresh, and goes after the attempts idle for longer.
+    pub fn pop_longest_idle(&mut self) -> Option<Due> {
+        let waits = self.waits;
+        let (front, due) = self.least(|i, d| d.at - waits[i])?;
+        self.take(front);
         Some(due)
     }
 
@@ -130,7 +161,9 @@ impl Timeouts {
         for lane in &mut self.lanes {
             lane.clear();
         }
-        self.out_of_order.clear();
+        for heap in &mut self.out_of_order {
+            heap.clear();
+        }
         self.earliest = i128::MAX;
     }
 }
@@ -155,6 +188,16 @@ pub(super) fn deadline(cfg: &TrackerConfig, a: &Attempt) -> (i128, Wait) {
 mod tests {
     use super::*;
 
+    /// Timeouts of 10, 300 and 60 nanoseconds (linger, idle, handshake).
+    fn timeouts() -> Timeouts {
+        Timeouts::new(&TrackerConfig {
+            linger: Duration::from_nanos(10),
+            idle_timeout: Duration::from_nanos(300),
+            handshake_timeout: Duration::from_nanos(60),
+            ..TrackerConfig::default()
+        })
+    }
+
     #[test]
     fn lanes_and_heap_pop_in_the_order_of_one_heap() {
         let mut x: u64 = 7;
@@ -165,7 +208,7 @@ mod tests {
             x
         };
         for _ in 0..50 {
-            let mut t = Timeouts::new();
+            let mut t = timeouts();
             let mut reference = BinaryHeap::new();
             let mut clock: i128 = 0;
             for i in 0..400 {
@@ -196,7 +239,7 @@ mod tests {
 
     #[test]
     fn pop_due_stops_at_the_first_entry_after_now() {
-        let mut t = Timeouts::new();
+        let mut t = timeouts();
         t.push(Wait::Handshake, 5, 0);
         t.push(Wait::Linger, 3, 1);
         t.push(Wait::Idle, 9, 2);
@@ -205,5 +248,59 @@ mod tests {
         assert_eq!(t.pop_due(5).map(|d| d.slot), Some(0));
         t.clear();
         assert!(t.pop().is_none());
+    }
+
+    #[test]
+    fn the_longest_idle_goes_first_whatever_its_timeout() {
+        let mut t = timeouts();
+        // Last packets at 100 (handshake), 95 (idle), 120 (closed), 90
+        // (handshake, queued out of order), 130 (idle).
+        t.push(Wait::Handshake, 160, 0);
+        t.push(Wait::Idle, 395, 1);
+        t.push(Wait::Linger, 130, 2);
+        t.push(Wait::Handshake, 150, 3);
+        t.push(Wait::Idle, 430, 4);
+        let order: Vec<usize> =
+            std::iter::from_fn(|| t.pop_longest_idle().map(|d| d.slot)).collect();
+        assert_eq!(order, [3, 1, 0, 2, 4]);
+        // By deadline the closed connection would have gone first.
+        t.push(Wait::Handshake, 160, 0);
+        t.push(Wait::Linger, 130, 2);
+        assert_eq!(t.pop().map(|d| d.slot), Some(2));
+    }
+
+    #[test]
+    fn longest_idle_order_matches_a_sort_by_last_packet() {
+        let mut x: u64 = 11;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..50 {
+            let mut t = timeouts();
+            let mut reference = BinaryHeap::new();
+            let mut clock: i128 = 0;
+            for i in 0..400 {
+                if next() % 3 == 0 {
+                    let got = t.pop_longest_idle().map(|d| (d.at, d.generation));
+                    let want = reference.pop().map(|Reverse((_, g, at))| (at, g));
+                    assert_eq!(got, want);
+                    continue;
+                }
+                clock += (next() % 3) as i128;
+                let late = if next() % 8 == 0 {
+                    (next() % 20) as i128
+                } else {
+                    0
+                };
+                let last = clock - late;
+                let wait = [Wait::Linger, Wait::Idle, Wait::Handshake][(next() % 3) as usize];
+                let at = last + [10, 300, 60][wait as usize];
+                let g = t.push(wait, at, i);
+                reference.push(Reverse((last, g, at)));
+            }
+        }
     }
 }

@@ -4,6 +4,8 @@
 
 pub mod live;
 pub mod netns;
+pub mod packets;
+pub mod pcapng;
 pub mod traffic;
 
 use std::path::{Path, PathBuf};
