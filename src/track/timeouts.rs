@@ -201,12 +201,7 @@ mod tests {
     #[test]
     fn lanes_and_heap_pop_in_the_order_of_one_heap() {
         let mut x: u64 = 7;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = move || crate::report::summary::xorshift64(&mut x);
         for _ in 0..50 {
             let mut t = timeouts();
             let mut reference = BinaryHeap::new();
@@ -272,12 +267,7 @@ mod tests {
     #[test]
     fn longest_idle_order_matches_a_sort_by_last_packet() {
         let mut x: u64 = 11;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = move || crate::report::summary::xorshift64(&mut x);
         for _ in 0..50 {
             let mut t = timeouts();
             let mut reference = BinaryHeap::new();
