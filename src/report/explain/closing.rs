@@ -517,7 +517,7 @@ fn afterwards(ctx: &Ctx<'_>) -> Vec<String> {
             ));
         }
     }
-    let bad = a.bad_checksums[0] + a.bad_checksums[1];
+    let bad = a.bad_checksums[0].saturating_add(a.bad_checksums[1]);
     if bad > 0 {
         v.push(format!(
             "{} had a bad TCP checksum.",
