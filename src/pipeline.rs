@@ -86,11 +86,14 @@ pub struct Remote {
     sent: bool,
     /// As of the last batch tracked; final once finished.
     stats: TrackerStats,
+    /// Verify TCP checksums (not when only verdicts are counted).
+    verify: bool,
 }
 
 impl Tracking {
     /// A tracker; with `threads` above one, on a thread of its own.
     pub fn new(cfg: TrackerConfig, threads: u16) -> Tracking {
+        let verify = !cfg.counts_only;
         let tracker = Tracker::new(cfg);
         if threads < 2 {
             return Tracking::Here(Box::new(tracker));
@@ -107,6 +110,7 @@ impl Tracking {
             ready: VecDeque::new(),
             sent: false,
             stats: TrackerStats::default(),
+            verify,
         }))
     }
 
@@ -115,7 +119,7 @@ impl Tracking {
         match self {
             Tracking::Here(t) => t.observe(frame),
             Tracking::Elsewhere(r) => {
-                match Packet::decode(frame) {
+                match Packet::decode_for(frame, r.verify) {
                     Ok(p) => r.batch.packets.push(p),
                     Err(skip) => r.batch.skipped.push(skip),
                 }

@@ -49,6 +49,7 @@ pub fn tracker_config(args: &TrackerArgs, emit: Emit) -> Result<TrackerConfig, F
         max_waiting: (args.max_live / 4).max(1),
         emit,
         detectors: DetectorConfig::default(),
+        counts_only: false,
     })
 }
 
@@ -243,7 +244,8 @@ fn run_one<S: RecordSink>(
     } else {
         Emit::WhenFinal
     };
-    let cfg = tracker_config(&args.tracker, emit)?;
+    let mut cfg = tracker_config(&args.tracker, emit)?;
+    cfg.counts_only = out.sink.counts_only();
     let detectors = cfg.detectors.clone();
     let precision = source.precision();
     // Tracking on a thread of its own pays off for files, read as fast as

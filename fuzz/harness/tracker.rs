@@ -174,7 +174,15 @@ pub fn run(data: &[u8]) {
         max_waiting,
         emit,
         detectors: detectors.clone(),
+        counts_only: false,
     };
+    // The same frames through a tracker that only counts (the summary's):
+    // its verdicts must be the full tracker's.
+    let mut counting = Tracker::new(TrackerConfig {
+        counts_only: true,
+        ..cfg.clone()
+    });
+    let mut counted = Vec::new();
     let mut tracker = Tracker::new(cfg);
     let mut last_sent = [[0u32; 2]; FLOWS];
     let mut now: i128 = 1_700_000_000_000_000_000;
@@ -260,6 +268,10 @@ pub fn run(data: &[u8]) {
             offset: 0,
         };
         tracker.observe(&frame);
+        counting.observe(&frame);
+        while let Some(a) = counting.next_finished() {
+            counted.push(a);
+        }
         frames.push(CapturedFrame::from_frame(&frame));
         while let Some(a) = tracker.next_finished() {
             records.push(a);
@@ -286,6 +298,28 @@ pub fn run(data: &[u8]) {
         records.push(a);
     }
     let stats = tracker.stats();
+    counting.finish();
+    while let Some(a) = counting.next_finished() {
+        counted.push(a);
+    }
+    assert_eq!(counting.stats(), stats, "the counting tracker's counters");
+    let judged = |r: &[Box<synack::track::Attempt>]| -> Vec<_> {
+        r.iter()
+            .map(|a| {
+                (
+                    a.index,
+                    synack::track::analysis::verdict(a),
+                    synack::track::rtt::handshake_time(a).map(f64::to_bits),
+                    a.server,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        judged(&counted),
+        judged(&records),
+        "the counting tracker's records"
+    );
     assert_eq!(tracker.live(), 0, "nothing held after the end");
     assert_eq!(records.len() as u64, stats.attempts, "each attempt once");
     let mut indices: Vec<u64> = records.iter().map(|a| a.index).collect();

@@ -33,6 +33,8 @@ pub struct Seg<'a> {
     pub checksum_ok: Option<bool>,
     /// The IP datagram's claimed length.
     pub ip_len: u32,
+    /// Only the verdict is wanted ([`super::TrackerConfig::counts_only`]).
+    pub counts_only: bool,
 }
 
 impl<'a> Seg<'a> {
@@ -94,6 +96,28 @@ impl Attempt {
         if s.time > self.last_time {
             self.last_time = s.time;
         }
+        if !s.counts_only {
+            self.views(s, split_off);
+        }
+
+        let syn = s.has(tcp::SYN);
+        match (s.side, syn, s.has(tcp::ACK)) {
+            (Side::Client, true, false) => self.client_syn(s),
+            (Side::Server, true, false) => self.server_syn(s),
+            (Side::Server, true, true) => self.server_synack(s),
+            (Side::Client, true, true) => self.client_synack(s),
+            _ => {}
+        }
+        if s.has(tcp::RST) {
+            self.rst_segment(s);
+        } else if !syn && s.has(tcp::ACK) {
+            self.ack_segment(s);
+        }
+        self.track_stream(s);
+    }
+
+    /// Wireshark's and Zeek's views of the segment, and its checksum.
+    fn views(&mut self, s: &Seg<'_>, split_off: bool) {
         // Wireshark does not size the segments of a fragmented datagram.
         let ws_len = if s.fragmented { 0 } else { s.payload_len };
         self.wireshark.update(s.time, s.flags, ws_len, split_off);
@@ -114,21 +138,6 @@ impl Attempt {
                 window: s.window,
             });
         }
-
-        let syn = s.has(tcp::SYN);
-        match (s.side, syn, s.has(tcp::ACK)) {
-            (Side::Client, true, false) => self.client_syn(s),
-            (Side::Server, true, false) => self.server_syn(s),
-            (Side::Server, true, true) => self.server_synack(s),
-            (Side::Client, true, true) => self.client_synack(s),
-            _ => {}
-        }
-        if s.has(tcp::RST) {
-            self.rst_segment(s);
-        } else if !syn && s.has(tcp::ACK) {
-            self.ack_segment(s);
-        }
-        self.track_stream(s);
     }
 
     fn client_syn(&mut self, s: &Seg<'_>) {

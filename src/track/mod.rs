@@ -73,6 +73,13 @@ pub struct TrackerConfig {
     pub max_waiting: usize,
     pub emit: Emit,
     pub detectors: heuristics::DetectorConfig,
+    /// Only each record's verdict, handshake time and server are read (the
+    /// summary): what cannot change them is not derived. Segments are not
+    /// checksummed, Zeek's and Wireshark's views are not kept, and the
+    /// detector windows are not counted. The table, its timeouts and its
+    /// caps are kept as they are, so every verdict is the one a full run
+    /// gives.
+    pub counts_only: bool,
 }
 
 impl Default for TrackerConfig {
@@ -85,6 +92,7 @@ impl Default for TrackerConfig {
             max_waiting: 25_000,
             emit: Emit::InOrder,
             detectors: heuristics::DetectorConfig::default(),
+            counts_only: false,
         }
     }
 }

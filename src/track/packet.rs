@@ -43,6 +43,13 @@ pub struct Packet {
 impl Packet {
     /// Decode a frame down to its TCP segment.
     pub fn decode(frame: &Frame<'_>) -> Result<Packet, Skip> {
+        Packet::decode_for(frame, true)
+    }
+
+    /// Decode a frame down to its TCP segment; the checksum is verified only
+    /// if `verify` (otherwise `checksum_ok` is `None`, as for a segment not
+    /// captured whole).
+    pub fn decode_for(frame: &Frame<'_>, verify: bool) -> Result<Packet, Skip> {
         let seg = wire::decode(frame)?;
         // An IP length beyond the frame's length on the wire is a lie
         // (damage, fuzzing): only what was on the wire was sent.
@@ -50,16 +57,22 @@ impl Packet {
         let on_wire = (frame.len as usize)
             .saturating_sub(tcp_at + seg.tcp.header_len())
             .min(u32::MAX as usize) as u32;
-        Ok(Packet::from_segment(
-            frame.number,
-            frame.ts,
-            &seg,
-            seg.payload_len.min(on_wire),
-        ))
+        let mut p = Packet::from_fields(frame.number, frame.ts, &seg, seg.payload_len.min(on_wire));
+        if verify {
+            p.checksum_ok = seg.checksum_ok();
+        }
+        Ok(p)
     }
 
     /// A decoded segment with the payload length to record.
     pub fn from_segment(frame: u64, time: Timestamp, s: &Segment<'_>, payload_len: u32) -> Packet {
+        let mut p = Packet::from_fields(frame, time, s, payload_len);
+        p.checksum_ok = s.checksum_ok();
+        p
+    }
+
+    /// The header fields, the checksum not verified.
+    fn from_fields(frame: u64, time: Timestamp, s: &Segment<'_>, payload_len: u32) -> Packet {
         let opts = s.tcp.options();
         let mut options = [0u8; MAX_OPTIONS];
         let n = opts.len().min(MAX_OPTIONS);
@@ -79,7 +92,7 @@ impl Packet {
             ttl: s.ip.ttl,
             dont_fragment: s.ip.dont_fragment,
             ip_ecn: s.ip.ecn,
-            checksum_ok: s.checksum_ok(),
+            checksum_ok: None,
             ip_len: s.ip_len(),
             options,
             options_len: n as u8,

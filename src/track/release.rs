@@ -2,7 +2,7 @@
 //! the order in which their records are handed out.
 
 use super::analysis::{self, Verdict};
-use super::attempt::{Attempt, EndReason};
+use super::attempt::{Attempt, EndReason, WindowFacts};
 use super::slots::Live;
 use super::table::{queue, slot_deadline, Tracker};
 use super::timeouts::{deadline, Due};
@@ -101,7 +101,7 @@ impl Tracker {
                 // counts as they are.
                 Some((&l, _)) if l > head => {
                     let mut a = self.waiting.pop_first().expect("head").1;
-                    a.window = self.detectors.facts(&a);
+                    a.window = self.window_facts(&a);
                     self.ready.push_back(a);
                 }
                 Some((_, &(n, _))) => {
@@ -140,10 +140,12 @@ impl Tracker {
         if verdict == Verdict::SimultaneousOpen && a.server < a.client {
             a.swap_roles();
         }
-        self.detectors.count(&a, verdict);
+        if !self.cfg.counts_only {
+            self.detectors.count(&a, verdict);
+        }
         match self.cfg.emit {
             Emit::WhenFinal => {
-                a.window = self.detectors.facts(&a);
+                a.window = self.window_facts(&a);
                 self.ready.push_back(a);
             }
             Emit::InOrder => {
@@ -151,6 +153,14 @@ impl Tracker {
                 self.drain_waiting();
             }
         }
+    }
+
+    /// The detector window's counts for a record leaving.
+    fn window_facts(&self, a: &Attempt) -> WindowFacts {
+        if self.cfg.counts_only {
+            return WindowFacts::default();
+        }
+        self.detectors.facts(a)
     }
 
     /// Hand out the waiting records whose turn has come: no earlier attempt is
@@ -164,7 +174,7 @@ impl Tracker {
                 }
             }
             let (_, mut a) = self.waiting.pop_first().expect("first");
-            a.window = self.detectors.facts(&a);
+            a.window = self.window_facts(&a);
             self.ready.push_back(a);
         }
         let oldest = [

@@ -69,7 +69,7 @@ impl Tracker {
 
     /// Decode a frame and account it.
     pub fn observe(&mut self, frame: &Frame<'_>) {
-        match Packet::decode(frame) {
+        match Packet::decode_for(frame, !self.cfg.counts_only) {
             Ok(p) => self.observe_packet(&p),
             Err(skip) => self.count_skipped(skip, 1),
         }
@@ -128,6 +128,7 @@ impl Tracker {
             options: p.options(),
             checksum_ok: p.checksum_ok,
             ip_len: p.ip_len,
+            counts_only: self.cfg.counts_only,
         };
         let version = src.addr.version();
 
