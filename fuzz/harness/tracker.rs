@@ -268,7 +268,12 @@ pub fn run(data: &[u8]) {
             offset: 0,
         };
         tracker.observe(&frame);
-        counting.observe(&frame);
+        // Through an owned packet, as the tracking thread of --threads
+        // gets it: the two paths must agree too.
+        match synack::track::Packet::decode_for(&frame, false) {
+            Ok(p) => counting.observe_packet(&p),
+            Err(skip) => counting.count_skipped(skip, 1),
+        }
         while let Some(a) = counting.next_finished() {
             counted.push(a);
         }

@@ -6,6 +6,7 @@
 use super::key::{Endpoint, FlowKey};
 use crate::source::{Frame, Timestamp};
 use crate::wire::segment::Skip;
+use crate::wire::tcp::HEADER_LEN;
 use crate::wire::{self, Segment};
 
 /// The most option bytes a TCP header can carry (60 − 20).
@@ -40,6 +41,17 @@ pub struct Packet {
     options_len: u8,
 }
 
+/// The payload length to record: as IP claims it, but no more than was on
+/// the wire (an IP length beyond the frame's length on the wire is a lie of
+/// damage or fuzzing).
+pub(super) fn payload_on_wire(frame: &Frame<'_>, seg: &Segment<'_>) -> u32 {
+    let tcp_at = seg.tcp.bytes().as_ptr() as usize - frame.data.as_ptr() as usize;
+    let on_wire = (frame.len as usize)
+        .saturating_sub(tcp_at + seg.tcp.header_len())
+        .min(u32::MAX as usize) as u32;
+    seg.payload_len.min(on_wire)
+}
+
 impl Packet {
     /// Decode a frame down to its TCP segment.
     pub fn decode(frame: &Frame<'_>) -> Result<Packet, Skip> {
@@ -51,13 +63,7 @@ impl Packet {
     /// captured whole).
     pub fn decode_for(frame: &Frame<'_>, verify: bool) -> Result<Packet, Skip> {
         let seg = wire::decode(frame)?;
-        // An IP length beyond the frame's length on the wire is a lie
-        // (damage, fuzzing): only what was on the wire was sent.
-        let tcp_at = seg.tcp.bytes().as_ptr() as usize - frame.data.as_ptr() as usize;
-        let on_wire = (frame.len as usize)
-            .saturating_sub(tcp_at + seg.tcp.header_len())
-            .min(u32::MAX as usize) as u32;
-        let mut p = Packet::from_fields(frame.number, frame.ts, &seg, seg.payload_len.min(on_wire));
+        let mut p = Packet::from_fields(frame.number, frame.ts, &seg, payload_on_wire(frame, &seg));
         if verify {
             p.checksum_ok = seg.checksum_ok();
         }
@@ -76,7 +82,14 @@ impl Packet {
         let opts = s.tcp.options();
         let mut options = [0u8; MAX_OPTIONS];
         let n = opts.len().min(MAX_OPTIONS);
-        options[..n].copy_from_slice(&opts[..n]);
+        // Most segments carry 40 captured bytes after the fixed header: a
+        // copy of fixed length is a few vector moves where one of `n` bytes
+        // is a call to memcpy. The bytes past `n` are never read.
+        let after = &s.tcp.bytes()[HEADER_LEN.min(s.tcp.bytes().len())..];
+        match after.get(..MAX_OPTIONS) {
+            Some(whole) => options.copy_from_slice(whole),
+            None => options[..n].copy_from_slice(&opts[..n]),
+        }
         Packet {
             frame,
             time,

@@ -13,13 +13,13 @@ use super::attempt::{Attempt, EndReason, EventKind, Origin};
 use super::heuristics::Detectors;
 use super::key::{Endpoint, FlowKey, Side};
 use super::machine::Seg;
-use super::packet::Packet;
+use super::packet::{payload_on_wire, Packet};
 use super::slots::{Live, Slot, Slots};
 use super::timeouts::{deadline, Timeouts, Wait};
 use super::{Emit, TrackerConfig, TrackerStats};
 use crate::source::{Frame, Timestamp};
 use crate::wire::segment::Skip;
-use crate::wire::{tcp, Segment};
+use crate::wire::{self, tcp, Segment};
 
 /// Follows every connection attempt; see the module documentation of
 /// [`crate::track`].
@@ -69,10 +69,41 @@ impl Tracker {
 
     /// Decode a frame and account it.
     pub fn observe(&mut self, frame: &Frame<'_>) {
-        match Packet::decode_for(frame, !self.cfg.counts_only) {
-            Ok(p) => self.observe_packet(&p),
-            Err(skip) => self.count_skipped(skip, 1),
-        }
+        // The segment is tracked where it lies in the frame: what
+        // [`Packet::decode`] would give, without copying it into a packet
+        // (the tracker's threads need packets they own; this one does not).
+        let s = match wire::decode(frame) {
+            Ok(s) => s,
+            Err(skip) => return self.count_skipped(skip, 1),
+        };
+        self.stats.frames += 1;
+        self.stats.tcp_segments += 1;
+        let base = Seg {
+            frame: frame.number,
+            time: frame.ts,
+            side: Side::Client,
+            flags: s.tcp.flags(),
+            ae: s.tcp.ae(),
+            seq: s.tcp.seq(),
+            ack: s.tcp.ack(),
+            window: s.tcp.window(),
+            payload_len: payload_on_wire(frame, &s),
+            fragmented: s.ip.fragmented,
+            ttl: s.ip.ttl,
+            dont_fragment: s.ip.dont_fragment,
+            ip_ecn: s.ip.ecn,
+            options: s.tcp.options(),
+            checksum_ok: if self.cfg.counts_only {
+                None
+            } else {
+                s.checksum_ok()
+            },
+            ip_len: s.ip_len(),
+            counts_only: self.cfg.counts_only,
+        };
+        let src = Endpoint::new(s.ip.src, s.tcp.src_port());
+        let dst = Endpoint::new(s.ip.dst, s.tcp.dst_port());
+        self.track_segment(src, dst, &base);
     }
 
     /// Account a frame that holds a segment (see [`Packet::decode`]).
@@ -108,9 +139,6 @@ impl Tracker {
 
     /// Follow a segment: find or start its attempt.
     fn track(&mut self, p: &Packet) {
-        self.advance_to(p.time);
-        let (src, dst) = (p.src, p.dst);
-        let key = FlowKey::new(src, dst);
         let base = Seg {
             frame: p.frame,
             time: p.time,
@@ -130,11 +158,18 @@ impl Tracker {
             ip_len: p.ip_len,
             counts_only: self.cfg.counts_only,
         };
+        self.track_segment(p.src, p.dst, &base);
+    }
+
+    /// Follow a segment from `src` to `dst`: find or start its attempt.
+    fn track_segment(&mut self, src: Endpoint, dst: Endpoint, base: &Seg<'_>) {
+        self.advance_to(base.time);
+        let key = FlowKey::new(src, dst);
         let version = src.addr.version();
 
         let hash = self.slots.hash(&key);
         let Some(n) = self.slots.find(&key, hash) else {
-            let a = self.create(version, src, dst, &base, None);
+            let a = self.create(version, src, dst, base, None);
             self.insert(key, hash, a);
             self.enforce_caps();
             return;
@@ -142,7 +177,7 @@ impl Tracker {
         let slot = self.slot_mut(n);
 
         if slot.shadow.is_some() {
-            self.route_with_shadow(n, src, &base);
+            self.route_with_shadow(n, src, base);
             self.enforce_caps();
             return;
         }
@@ -156,7 +191,7 @@ impl Tracker {
         if base.is_pure_syn() && starts_new_attempt(a, side, base.seq) {
             let open = (a.handshake_complete() || a.origin == Origin::Midstream) && !a.closed();
             let previous = (a.isn(side).unwrap_or(base.seq.wrapping_sub(1)), a.last_time);
-            let new = self.create(version, src, dst, &base, Some(previous));
+            let new = self.create(version, src, dst, base, Some(previous));
             let index = new.index;
             let slot = self.slot_mut(n);
             let old = std::mem::replace(
@@ -166,7 +201,7 @@ impl Tracker {
                     reported: false,
                 },
             );
-            self.live.insert(index, (n, p.time.sec));
+            self.live.insert(index, (n, base.time.sec));
             if open {
                 self.slot_mut(n).shadow = Some(old);
             } else {
