@@ -609,6 +609,7 @@ enum NgStep {
 }
 
 impl FrameSource for CaptureFile {
+    #[inline]
     fn next_frame(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
         if matches!(self.reader, Reader::Legacy { .. }) {
             return self.next_legacy();
@@ -706,5 +707,9 @@ impl FrameSource for CaptureFile {
 
     fn total_size(&self) -> Option<u64> {
         self.size
+    }
+
+    fn as_capture_file(&mut self) -> Option<&mut CaptureFile> {
+        Some(self)
     }
 }

@@ -251,4 +251,9 @@ pub trait FrameSource {
     fn total_size(&self) -> Option<u64> {
         None
     }
+    /// The capture file this is, if it is one (to be read without dynamic
+    /// dispatch).
+    fn as_capture_file(&mut self) -> Option<&mut CaptureFile> {
+        None
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::analysis::{self, Verdict};
 use super::attempt::{Attempt, EndReason, WindowFacts};
-use super::slots::Live;
+use super::slots::{prefetch_attempt, Live};
 use super::table::{queue, slot_deadline, Tracker};
 use super::timeouts::{deadline, Due};
 use super::Emit;
@@ -20,6 +20,27 @@ impl Tracker {
         self.now = now;
         while let Some(due) = self.due.pop_due(now) {
             self.expire(due);
+        }
+        self.warm_next_due();
+    }
+
+    /// Bring the slot and then the attempt whose timeout comes next into the
+    /// cache while packets arrive before it is due: by then, they have long
+    /// left it, and waiting for memory twice was most of an expiry's cost.
+    fn warm_next_due(&mut self) {
+        let Some(n) = self.due.next_slot() else {
+            return;
+        };
+        if n != self.warming.0 {
+            // A new one: its slot first; its attempt at the next packet,
+            // when the slot can be read without a wait.
+            self.warming = (n, false);
+            self.slots.prefetch(n);
+        } else if !self.warming.1 {
+            self.warming.1 = true;
+            if let Some(slot) = self.slots.get(n) {
+                prefetch_attempt(&slot.current.attempt);
+            }
         }
     }
 

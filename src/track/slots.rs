@@ -80,6 +80,14 @@ impl Slots {
         self.pages.get_mut(n / PAGE)?[n % PAGE].as_mut()
     }
 
+    /// Start bringing slot `n` into the cache (a hint; nothing is read).
+    #[inline]
+    pub fn prefetch(&self, n: usize) {
+        if let Some(page) = self.pages.get(n / PAGE) {
+            prefetch(page.as_ptr().wrapping_add(n % PAGE).cast());
+        }
+    }
+
     /// Store a slot for a key that has none; returns its number.
     pub fn insert(&mut self, hash: u64, slot: Slot) -> usize {
         let n = match self.vacant.pop() {
@@ -110,6 +118,30 @@ impl Slots {
         self.index.remove(hash, n as u32);
         self.vacant.push(n as u32);
         Some(slot)
+    }
+}
+
+/// Ask the processor to bring the cache line at `p` in; a hint, which
+/// neither reads memory nor can fault, whatever `p` is.
+#[inline(always)]
+pub(super) fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is an SSE instruction (every x86_64 has SSE) and
+    // does not access memory architecturally: any address is allowed.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Bring a whole attempt into the cache: deciding its timeout reads fields
+/// all over it.
+#[inline]
+pub(super) fn prefetch_attempt(a: &Attempt) {
+    let start = (a as *const Attempt).cast::<u8>();
+    for line in (0..std::mem::size_of::<Attempt>()).step_by(64) {
+        prefetch(start.wrapping_add(line));
     }
 }
 

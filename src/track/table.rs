@@ -37,6 +37,9 @@ pub struct Tracker {
     pub(super) now: i128,
     pub(super) detectors: Detectors,
     pub(super) stats: TrackerStats,
+    /// The slot whose timeout comes next, and whether its attempt was
+    /// brought into the cache too (see `warm_next_due`).
+    pub(super) warming: (usize, bool),
 }
 
 impl Tracker {
@@ -55,6 +58,7 @@ impl Tracker {
             now: i128::MIN,
             detectors,
             stats: TrackerStats::default(),
+            warming: (usize::MAX, false),
         }
     }
 

@@ -62,6 +62,8 @@ pub(super) struct Timeouts {
     /// The earliest deadline queued (`i128::MAX` when none): asked after
     /// every packet, it is kept rather than found among the fronts.
     earliest: i128,
+    /// The slot of the earliest entry (`usize::MAX` when none).
+    earliest_slot: usize,
 }
 
 /// Where an entry is: in lane `n`'s queue or in its heap.
@@ -78,6 +80,7 @@ impl Timeouts {
             waits: [cfg.linger, cfg.idle_timeout, cfg.handshake_timeout].map(nanos),
             generation: 0,
             earliest: i128::MAX,
+            earliest_slot: usize::MAX,
         }
     }
 
@@ -90,7 +93,10 @@ impl Timeouts {
             generation: self.generation,
             slot,
         };
-        self.earliest = self.earliest.min(at);
+        if at < self.earliest {
+            self.earliest = at;
+            self.earliest_slot = slot;
+        }
         let lane = &mut self.lanes[wait as usize];
         if lane.back().map_or(true, |last| last.at <= at) {
             lane.push_back(due);
@@ -128,7 +134,9 @@ impl Timeouts {
                 self.out_of_order[i].pop();
             }
         }
-        self.earliest = self.least(|_, d| d.at).map_or(i128::MAX, |(_, d)| d.at);
+        (self.earliest, self.earliest_slot) = self
+            .least(|_, d| d.at)
+            .map_or((i128::MAX, usize::MAX), |(_, d)| (d.at, d.slot));
     }
 
     /// Take the earliest entry.
@@ -165,6 +173,12 @@ impl Timeouts {
             heap.clear();
         }
         self.earliest = i128::MAX;
+        self.earliest_slot = usize::MAX;
+    }
+
+    /// The slot whose entry comes due next, if any (possibly a stale entry).
+    pub fn next_slot(&self) -> Option<usize> {
+        (self.earliest_slot != usize::MAX).then_some(self.earliest_slot)
     }
 }
 
