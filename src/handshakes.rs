@@ -35,6 +35,12 @@ struct Sink {
 }
 
 impl Sink {
+    /// The summary is written only with the table or alone: other formats
+    /// need not count.
+    fn summarised(&self) -> bool {
+        self.summary_only || self.format == HandshakeFormat::Table
+    }
+
     fn start(&mut self) {
         if self.summary_only {
             return;
@@ -73,7 +79,9 @@ impl RecordSink for Sink {
     }
 
     fn record(&mut self, r: &Record<'_>) -> Result<(), Failure> {
-        self.summary.add(r);
+        if self.summarised() {
+            self.summary.add(r);
+        }
         if self.summary_only {
             return Ok(());
         }
