@@ -16,6 +16,17 @@
 //! Reading, decoding and verifying checksums, about half of the work, run
 //! beside tracking, and so does reporting.
 //!
+//! Judging and formatting a record depend on that record only, so they can
+//! run on either side; which side is faster depends on the capture and the
+//! format (a JSON line costs more than a table row). Given a [`Reporting`],
+//! the tracking thread judges, selects and formats the records it finished
+//! whenever no batch is waiting for it, which it would otherwise spend
+//! waiting; while batches wait, it hands its records over raw, to be judged
+//! and formatted by the reading thread as with one thread. Ids are counted
+//! on the tracking thread for every record, so both sides number alike, and
+//! what the reading side keeps across records (the summary, a header before
+//! the first row) it keeps from each formatted record's [`Kept`], in order.
+//!
 //! Batches of segments go to the tracker over a bounded channel, so memory
 //! stays bounded whichever side is slower; records come back over an
 //! unbounded one, so the tracker never waits for the reader and the two
@@ -25,8 +36,12 @@ use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::{self, JoinHandle};
 
-use crate::source::{Frame, Timestamp};
-use crate::track::{Attempt, Packet, Tracker, TrackerConfig, TrackerStats};
+use crate::report::{Record, RowFormat, Selection};
+use crate::source::{Frame, Precision, Timestamp};
+use crate::track::heuristics::DetectorConfig;
+use crate::track::{
+    analyze, Attempt, Endpoint, Packet, Tracker, TrackerConfig, TrackerStats, Verdict,
+};
 use crate::wire::segment::Skip;
 
 /// Frames per batch: enough that handing a batch over costs little per
@@ -41,6 +56,8 @@ struct Batch {
     skipped: Vec<Skip>,
     /// After these frames, the clock of a quiet live source.
     advance: Option<Timestamp>,
+    /// Formatted records written out, to be refilled.
+    spare: Vec<Formatted>,
 }
 
 impl Batch {
@@ -49,6 +66,7 @@ impl Batch {
             packets: Vec::with_capacity(BATCH),
             skipped: Vec::new(),
             advance: None,
+            spare: Vec::new(),
         }
     }
 
@@ -60,11 +78,60 @@ impl Batch {
 /// What the tracking thread hands back after each batch: the records it
 /// finished, its counts, and the emptied batch (none at the end).
 struct Back {
-    // The tracker hands out boxed records; passing the boxes on copies none.
-    #[allow(clippy::vec_box)]
-    records: Vec<Box<Attempt>>,
+    records: Vec<Finished>,
     stats: TrackerStats,
     empty: Option<Batch>,
+}
+
+/// A finished record, as the reading side gets it.
+pub enum Finished {
+    /// To be judged and reported by the reading side.
+    Attempt(Box<Attempt>),
+    /// Consecutive records judged, selected and formatted by the tracking
+    /// thread.
+    Formatted(Formatted),
+}
+
+/// Records judged, selected and formatted on the tracking thread.
+pub struct Formatted {
+    /// Records finished, selected or not: each took an id.
+    pub records: u64,
+    /// The selected records' rows, in order.
+    pub rows: Vec<u8>,
+    /// One for each selected record, in order.
+    pub kept: Vec<Kept>,
+}
+
+impl Formatted {
+    fn new() -> Formatted {
+        Formatted {
+            records: 0,
+            rows: Vec::new(),
+            kept: Vec::new(),
+        }
+    }
+}
+
+/// What a sink keeps across records, of a record formatted on the tracking
+/// thread: the summary's counts, and the times a header or trailer names.
+#[derive(Clone, Copy, Debug)]
+pub struct Kept {
+    pub verdict: Verdict,
+    pub handshake_us: Option<f64>,
+    pub server: Endpoint,
+    pub first_time: Timestamp,
+    pub last_time: Timestamp,
+}
+
+/// What the tracking thread needs to judge, number, select and format
+/// records exactly as the reading side does.
+pub struct Reporting {
+    pub format: Box<dyn RowFormat>,
+    pub detectors: DetectorConfig,
+    pub selection: Selection,
+    pub precision: Precision,
+    /// The id of the last record reported before these.
+    pub last_id: u64,
 }
 
 /// A tracker here, or on a thread of its own.
@@ -80,7 +147,9 @@ pub struct Remote {
     worker: Option<JoinHandle<Tracker>>,
     batch: Batch,
     spare: Vec<Batch>,
-    ready: VecDeque<Box<Attempt>>,
+    ready: VecDeque<Finished>,
+    /// Formatted records written out, to go back with the next batch.
+    written: Vec<Formatted>,
     /// A batch was sent since the channel back was last read: records come
     /// back only after batches, so it is not polled after every frame.
     sent: bool,
@@ -89,15 +158,23 @@ pub struct Remote {
 }
 
 impl Tracking {
-    /// A tracker; with `threads` above one, on a thread of its own.
-    pub fn new(cfg: TrackerConfig, threads: u16) -> Tracking {
+    /// A tracker; with `threads` above one, on a thread of its own, which
+    /// also judges and formats records when it can, given `reporting`.
+    pub fn new(cfg: TrackerConfig, threads: u16, reporting: Option<Reporting>) -> Tracking {
         let tracker = Tracker::new(cfg);
         if threads < 2 {
             return Tracking::Here(Box::new(tracker));
         }
         let (to_tracker, batches) = mpsc::sync_channel::<Batch>(QUEUED);
         let (to_reader, back) = mpsc::channel::<Back>();
-        let worker = thread::spawn(move || track(tracker, batches, to_reader));
+        let worker = thread::spawn(move || {
+            let hand = Hand {
+                reporting,
+                pending: None,
+                spare: Vec::new(),
+            };
+            track(tracker, batches, to_reader, hand)
+        });
         Tracking::Elsewhere(Box::new(Remote {
             to_tracker: Some(to_tracker),
             back,
@@ -105,6 +182,7 @@ impl Tracking {
             batch: Batch::new(),
             spare: Vec::new(),
             ready: VecDeque::new(),
+            written: Vec::new(),
             sent: false,
             stats: TrackerStats::default(),
         }))
@@ -138,10 +216,11 @@ impl Tracking {
         }
     }
 
-    /// See [`Tracker::next_finished`].
-    pub fn next_finished(&mut self) -> Option<Box<Attempt>> {
+    /// See [`Tracker::next_finished`]; with a tracking thread, some come
+    /// formatted.
+    pub fn next_finished(&mut self) -> Option<Finished> {
         match self {
-            Tracking::Here(t) => t.next_finished(),
+            Tracking::Here(t) => t.next_finished().map(Finished::Attempt),
             Tracking::Elsewhere(r) => {
                 if r.ready.is_empty() && r.sent {
                     r.sent = false;
@@ -151,6 +230,16 @@ impl Tracking {
                 }
                 r.ready.pop_front()
             }
+        }
+    }
+
+    /// Formatted records, written: their buffers go back to be refilled.
+    pub fn written(&mut self, mut f: Formatted) {
+        if let Tracking::Elsewhere(r) = self {
+            f.records = 0;
+            f.rows.clear();
+            f.kept.clear();
+            r.written.push(f);
         }
     }
 
@@ -176,7 +265,8 @@ impl Tracking {
 impl Remote {
     fn send(&mut self) {
         let next = self.spare.pop().unwrap_or_else(Batch::new);
-        let batch = std::mem::replace(&mut self.batch, next);
+        let mut batch = std::mem::replace(&mut self.batch, next);
+        batch.spare.append(&mut self.written);
         if let Some(to_tracker) = &self.to_tracker {
             // Fails only if the tracking thread is gone; `finish` says why.
             let _ = to_tracker.send(batch);
@@ -219,10 +309,99 @@ impl Drop for Remote {
     }
 }
 
+/// Where the tracking thread's records go: formatted there while no batch
+/// waits, else raw.
+struct Hand {
+    reporting: Option<Reporting>,
+    /// A batch taken from the channel while looking whether one waits.
+    pending: Option<Batch>,
+    spare: Vec<Formatted>,
+}
+
+impl Hand {
+    /// The next batch to track; none once the reading side is done.
+    fn next(&mut self, batches: &Receiver<Batch>) -> Option<Batch> {
+        let mut batch = match self.pending.take() {
+            Some(b) => b,
+            None => batches.recv().ok()?,
+        };
+        self.spare.append(&mut batch.spare);
+        Some(batch)
+    }
+
+    /// The records finished, in order, as the reading side gets them: each
+    /// is formatted here unless a batch waits (looked at before each), or
+    /// there is nothing to format with. `batches` is none at the end, when
+    /// the reading side only waits.
+    // The tracker hands out boxed records; passing the boxes on copies none.
+    #[allow(clippy::vec_box)]
+    fn pass(
+        &mut self,
+        records: &mut Vec<Box<Attempt>>,
+        batches: Option<&Receiver<Batch>>,
+    ) -> Vec<Finished> {
+        let Some(rep) = &mut self.reporting else {
+            return records.drain(..).map(Finished::Attempt).collect();
+        };
+        let mut out = Vec::new();
+        for a in records.drain(..) {
+            rep.last_id += 1;
+            if self.pending.is_none() {
+                if let Some(next) = batches.and_then(|b| b.try_recv().ok()) {
+                    self.pending = Some(next);
+                }
+            }
+            if self.pending.is_some() {
+                out.push(Finished::Attempt(a));
+                continue;
+            }
+            if !matches!(out.last(), Some(Finished::Formatted(_))) {
+                let f = self.spare.pop().unwrap_or_else(Formatted::new);
+                out.push(Finished::Formatted(f));
+            }
+            if let Some(Finished::Formatted(f)) = out.last_mut() {
+                rep.format(&a, f);
+            }
+        }
+        out
+    }
+}
+
+impl Reporting {
+    /// One record judged, numbered, selected and formatted as the reading
+    /// side would.
+    fn format(&mut self, a: &Attempt, f: &mut Formatted) {
+        f.records += 1;
+        let r = Record {
+            id: self.last_id,
+            attempt: a,
+            analysis: analyze(a, &self.detectors),
+            precision: self.precision,
+            input: 0,
+        };
+        if !self.selection.matches(&r) {
+            return;
+        }
+        self.format.row(&r, &mut f.rows);
+        f.kept.push(Kept {
+            verdict: r.analysis.verdict,
+            handshake_us: r.analysis.rtt.handshake,
+            server: a.server,
+            first_time: a.first_time,
+            last_time: a.last_time,
+        });
+    }
+}
+
 /// The tracking thread: every batch through the tracker, records back.
-fn track(mut tracker: Tracker, batches: Receiver<Batch>, to_reader: Sender<Back>) -> Tracker {
+fn track(
+    mut tracker: Tracker,
+    batches: Receiver<Batch>,
+    to_reader: Sender<Back>,
+    mut hand: Hand,
+) -> Tracker {
     let mut records = Vec::new();
-    for mut batch in batches.iter() {
+    while let Some(mut batch) = hand.next(&batches) {
         for p in &batch.packets {
             tracker.observe_packet(p);
             while let Some(a) = tracker.next_finished() {
@@ -240,9 +419,10 @@ fn track(mut tracker: Tracker, batches: Receiver<Batch>, to_reader: Sender<Back>
         }
         batch.packets.clear();
         batch.skipped.clear();
+        let finished = hand.pass(&mut records, Some(&batches));
         // A send fails only once the reading side is gone: nothing is wanted.
         let _ = to_reader.send(Back {
-            records: std::mem::take(&mut records),
+            records: finished,
             stats: tracker.stats(),
             empty: Some(batch),
         });
@@ -253,9 +433,121 @@ fn track(mut tracker: Tracker, batches: Receiver<Batch>, to_reader: Sender<Back>
     }
     let stats = tracker.stats();
     let _ = to_reader.send(Back {
-        records,
+        records: hand.pass(&mut records, None),
         stats,
         empty: None,
     });
     tracker
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testing::{judged, Seg};
+
+    /// Rows that show the id the tracking thread gave.
+    struct Ids;
+
+    impl RowFormat for Ids {
+        fn row(&mut self, r: &Record<'_>, out: &mut Vec<u8>) {
+            out.extend_from_slice(format!("{}\n", r.id).as_bytes());
+        }
+    }
+
+    /// Unanswered SYNs, one per client port, and a refused one at `refused`.
+    #[allow(clippy::vec_box)]
+    fn attempts(n: u16, refused: Option<u16>) -> Vec<Box<Attempt>> {
+        let mut segs = Vec::new();
+        for i in 0..n {
+            let mut syn = Seg::new(true, i64::from(i) * 10, 0x02, 1000, 0);
+            syn.client_port = 40000 + i;
+            segs.push(syn);
+            if refused == Some(i) {
+                let mut rst = Seg::new(false, i64::from(i) * 10 + 1, 0x14, 0, 1001);
+                rst.client_port = 40000 + i;
+                segs.push(rst);
+            }
+        }
+        judged(&segs).into_iter().map(|(a, _)| a).collect()
+    }
+
+    fn hand(selection: Selection) -> Hand {
+        Hand {
+            reporting: Some(Reporting {
+                format: Box::new(Ids),
+                detectors: DetectorConfig::default(),
+                selection,
+                precision: Precision::Micro,
+                last_id: 10,
+            }),
+            pending: None,
+            spare: Vec::new(),
+        }
+    }
+
+    fn shape(finished: &[Finished]) -> Vec<String> {
+        finished
+            .iter()
+            .map(|f| match f {
+                Finished::Attempt(_) => "raw".to_string(),
+                Finished::Formatted(f) => format!(
+                    "{} records: {}",
+                    f.records,
+                    String::from_utf8_lossy(&f.rows)
+                        .trim_end()
+                        .replace('\n', " ")
+                ),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_are_formatted_here_only_while_no_batch_waits() {
+        let (to_tracker, batches) = mpsc::sync_channel(QUEUED);
+        let mut hand = hand(Selection::default());
+        let got = hand.pass(&mut attempts(3, None), Some(&batches));
+        assert_eq!(shape(&got), ["3 records: 11 12 13"]);
+        // A batch waits: the records go raw, and still take their ids.
+        to_tracker.send(Batch::new()).unwrap();
+        let got = hand.pass(&mut attempts(2, None), Some(&batches));
+        assert_eq!(shape(&got), ["raw", "raw"]);
+        assert!(
+            hand.next(&batches).is_some(),
+            "the waiting batch comes next"
+        );
+        let got = hand.pass(&mut attempts(1, None), Some(&batches));
+        assert_eq!(shape(&got), ["1 records: 16"]);
+        // At the end the reading side only waits: everything is formatted.
+        drop(to_tracker);
+        let got = hand.pass(&mut attempts(2, None), Some(&batches));
+        assert_eq!(shape(&got), ["2 records: 17 18"]);
+    }
+
+    #[test]
+    fn formatted_records_are_selected_and_kept_in_order() {
+        let refused = Selection {
+            verdicts: vec![Verdict::Refused],
+            ..Selection::default()
+        };
+        let mut hand = hand(refused);
+        let got = hand.pass(&mut attempts(4, Some(2)), None);
+        assert_eq!(shape(&got), ["4 records: 13"]);
+        let Some(Finished::Formatted(f)) = got.first() else {
+            panic!("formatted records");
+        };
+        assert_eq!(f.kept.len(), 1);
+        assert_eq!(f.kept[0].verdict, Verdict::Refused);
+        assert_eq!(f.kept[0].server.port, 80);
+    }
+
+    #[test]
+    fn without_reporting_every_record_goes_raw() {
+        let mut hand = Hand {
+            reporting: None,
+            pending: None,
+            spare: Vec::new(),
+        };
+        let got = hand.pass(&mut attempts(3, None), None);
+        assert_eq!(shape(&got), ["raw", "raw", "raw"]);
+    }
 }
