@@ -20,12 +20,20 @@
 //! run on either side; which side is faster depends on the capture and the
 //! format (a JSON line costs more than a table row). Given a [`Reporting`],
 //! the tracking thread judges, selects and formats the records it finished
-//! whenever no batch is waiting for it, which it would otherwise spend
-//! waiting; while batches wait, it hands its records over raw, to be judged
-//! and formatted by the reading thread as with one thread. Ids are counted
-//! on the tracking thread for every record, so both sides number alike, and
-//! what the reading side keeps across records (the summary, a header before
-//! the first row) it keeps from each formatted record's [`Kept`], in order.
+//! while few batches wait for it; while more wait, it is behind, and hands
+//! its records over raw, to be judged and formatted by the reading thread as
+//! with one thread. A batch or two kept waiting are work for the tracking
+//! thread while the reading thread formats what it was handed: were it to
+//! format whenever none waits, each run of raw records would hold the
+//! reading thread up while the tracking thread had nothing to do. At the
+//! end of the input every attempt still open is judged at once (tens of
+//! thousands in a large capture): these go in short runs, formatted on
+//! either side in turn, rather than all on one side while the other waits.
+//!
+//! Ids are counted on the tracking thread for every record, so both sides
+//! number alike, and what the reading side keeps across records (the
+//! summary, a header before the first row) it keeps from each formatted
+//! record's [`Kept`], in order.
 //!
 //! Batches of segments go to the tracker over a bounded channel, so memory
 //! stays bounded whichever side is slower; records come back over an
@@ -33,7 +41,9 @@
 //! cannot wait for each other. Emptied batches come back to be refilled.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
 use crate::report::{Record, RowFormat, Selection};
@@ -49,6 +59,12 @@ use crate::wire::segment::Skip;
 const BATCH: usize = 4096;
 /// Batches queued for the tracker at most.
 const QUEUED: usize = 4;
+/// With this many batches waiting (or more), the tracking thread is behind:
+/// it hands its records over raw.
+const BEHIND: usize = 2;
+/// Records in each run handed over at the end, alternately formatted and
+/// raw: a run is some hundreds of microseconds of formatting.
+const END_RUN: usize = 128;
 
 /// Frames for the tracker: decoded segments, and the frames that held none.
 struct Batch {
@@ -143,6 +159,8 @@ pub enum Tracking {
 /// The reading side of a tracker on another thread.
 pub struct Remote {
     to_tracker: Option<SyncSender<Batch>>,
+    /// Batches sent and not yet taken by the tracking thread.
+    queued: Arc<AtomicUsize>,
     back: Receiver<Back>,
     worker: Option<JoinHandle<Tracker>>,
     batch: Batch,
@@ -153,6 +171,9 @@ pub struct Remote {
     /// A batch was sent since the channel back was last read: records come
     /// back only after batches, so it is not polled after every frame.
     sent: bool,
+    /// No more batches: records are waited for until the tracking thread
+    /// is done.
+    finishing: bool,
     /// As of the last batch tracked; final once finished.
     stats: TrackerStats,
 }
@@ -167,16 +188,16 @@ impl Tracking {
         }
         let (to_tracker, batches) = mpsc::sync_channel::<Batch>(QUEUED);
         let (to_reader, back) = mpsc::channel::<Back>();
-        let worker = thread::spawn(move || {
-            let hand = Hand {
-                reporting,
-                pending: None,
-                spare: Vec::new(),
-            };
-            track(tracker, batches, to_reader, hand)
-        });
+        let queued = Arc::new(AtomicUsize::new(0));
+        let hand = Hand {
+            reporting,
+            queued: Arc::clone(&queued),
+            spare: Vec::new(),
+        };
+        let worker = thread::spawn(move || track(tracker, batches, to_reader, hand));
         Tracking::Elsewhere(Box::new(Remote {
             to_tracker: Some(to_tracker),
+            queued,
             back,
             worker: Some(worker),
             batch: Batch::new(),
@@ -184,6 +205,7 @@ impl Tracking {
             ready: VecDeque::new(),
             written: Vec::new(),
             sent: false,
+            finishing: false,
             stats: TrackerStats::default(),
         }))
     }
@@ -217,12 +239,15 @@ impl Tracking {
     }
 
     /// See [`Tracker::next_finished`]; with a tracking thread, some come
-    /// formatted.
+    /// formatted, and once finished, this waits for the next until the
+    /// tracking thread is done.
     pub fn next_finished(&mut self) -> Option<Finished> {
         match self {
             Tracking::Here(t) => t.next_finished().map(Finished::Attempt),
             Tracking::Elsewhere(r) => {
-                if r.ready.is_empty() && r.sent {
+                if r.ready.is_empty() && r.finishing {
+                    r.wait();
+                } else if r.ready.is_empty() && r.sent {
                     r.sent = false;
                     while let Ok(back) = r.back.try_recv() {
                         r.take(back);
@@ -244,7 +269,8 @@ impl Tracking {
     }
 
     /// See [`Tracker::finish`]: the tracking thread finishes and hands back
-    /// every record it still held.
+    /// every record it still held, as [`Tracking::next_finished`] waits for
+    /// them (the two sides share the formatting of the last ones).
     pub fn finish(&mut self) {
         match self {
             Tracking::Here(t) => t.finish(),
@@ -253,7 +279,7 @@ impl Tracking {
     }
 
     /// See [`Tracker::stats`]; with a tracking thread, as of the last batch
-    /// it tracked until it finished.
+    /// it tracked until it finished and every record was taken.
     pub fn stats(&self) -> TrackerStats {
         match self {
             Tracking::Here(t) => t.stats(),
@@ -268,6 +294,7 @@ impl Remote {
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.spare.append(&mut self.written);
         if let Some(to_tracker) = &self.to_tracker {
+            self.queued.fetch_add(1, Ordering::Relaxed);
             // Fails only if the tracking thread is gone; `finish` says why.
             let _ = to_tracker.send(batch);
         }
@@ -286,15 +313,24 @@ impl Remote {
         }
         // Closing the channel ends the tracking thread's loop.
         self.to_tracker = None;
-        let Some(worker) = self.worker.take() else {
-            return;
-        };
+        self.finishing = true;
+    }
+
+    /// Once finished: the next records, or the tracking thread's end and
+    /// its final counts.
+    fn wait(&mut self) {
         while let Ok(back) = self.back.recv() {
             self.take(back);
+            if !self.ready.is_empty() {
+                return;
+            }
         }
-        match worker.join() {
-            Ok(tracker) => self.stats = tracker.stats(),
-            Err(panic) => std::panic::resume_unwind(panic),
+        self.finishing = false;
+        if let Some(worker) = self.worker.take() {
+            match worker.join() {
+                Ok(tracker) => self.stats = tracker.stats(),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
         }
     }
 }
@@ -309,49 +345,51 @@ impl Drop for Remote {
     }
 }
 
-/// Where the tracking thread's records go: formatted there while no batch
-/// waits, else raw.
+/// Which records the tracking thread formats itself.
+#[derive(Clone, Copy)]
+enum Share {
+    UnlessBehind,
+    All,
+    Nothing,
+}
+
+/// Where the tracking thread's records go: formatted there unless it is
+/// behind, else raw.
 struct Hand {
     reporting: Option<Reporting>,
-    /// A batch taken from the channel while looking whether one waits.
-    pending: Option<Batch>,
+    /// Batches waiting for the tracking thread.
+    queued: Arc<AtomicUsize>,
     spare: Vec<Formatted>,
 }
 
 impl Hand {
     /// The next batch to track; none once the reading side is done.
     fn next(&mut self, batches: &Receiver<Batch>) -> Option<Batch> {
-        let mut batch = match self.pending.take() {
-            Some(b) => b,
-            None => batches.recv().ok()?,
-        };
+        let mut batch = batches.recv().ok()?;
+        self.queued.fetch_sub(1, Ordering::Relaxed);
         self.spare.append(&mut batch.spare);
         Some(batch)
     }
 
-    /// The records finished, in order, as the reading side gets them: each
-    /// is formatted here unless a batch waits (looked at before each), or
-    /// there is nothing to format with. `batches` is none at the end, when
-    /// the reading side only waits.
+    /// The records finished, in order, as the reading side gets them: those
+    /// the `share` gives this side are formatted here, unless there is
+    /// nothing to format with; whether the tracking thread is behind is
+    /// looked at before each.
     // The tracker hands out boxed records; passing the boxes on copies none.
     #[allow(clippy::vec_box)]
-    fn pass(
-        &mut self,
-        records: &mut Vec<Box<Attempt>>,
-        batches: Option<&Receiver<Batch>>,
-    ) -> Vec<Finished> {
+    fn pass(&mut self, records: &mut Vec<Box<Attempt>>, share: Share) -> Vec<Finished> {
         let Some(rep) = &mut self.reporting else {
             return records.drain(..).map(Finished::Attempt).collect();
         };
         let mut out = Vec::new();
         for a in records.drain(..) {
             rep.last_id += 1;
-            if self.pending.is_none() {
-                if let Some(next) = batches.and_then(|b| b.try_recv().ok()) {
-                    self.pending = Some(next);
-                }
-            }
-            if self.pending.is_some() {
+            let here = match share {
+                Share::UnlessBehind => self.queued.load(Ordering::Relaxed) < BEHIND,
+                Share::All => true,
+                Share::Nothing => false,
+            };
+            if !here {
                 out.push(Finished::Attempt(a));
                 continue;
             }
@@ -419,7 +457,7 @@ fn track(
         }
         batch.packets.clear();
         batch.skipped.clear();
-        let finished = hand.pass(&mut records, Some(&batches));
+        let finished = hand.pass(&mut records, Share::UnlessBehind);
         // A send fails only once the reading side is gone: nothing is wanted.
         let _ = to_reader.send(Back {
             records: finished,
@@ -431,12 +469,22 @@ fn track(
     while let Some(a) = tracker.next_finished() {
         records.push(a);
     }
+    // The reading side has nothing else to do now: the last records go in
+    // runs, each sent at once, formatted here and there in turn.
     let stats = tracker.stats();
-    let _ = to_reader.send(Back {
-        records: hand.pass(&mut records, None),
-        stats,
-        empty: None,
-    });
+    let mut rest = records.into_iter();
+    for here in [true, false].into_iter().cycle() {
+        let mut run: Vec<_> = rest.by_ref().take(END_RUN).collect();
+        if run.is_empty() {
+            break;
+        }
+        let share = if here { Share::All } else { Share::Nothing };
+        let _ = to_reader.send(Back {
+            records: hand.pass(&mut run, share),
+            stats,
+            empty: None,
+        });
+    }
     tracker
 }
 
@@ -473,6 +521,7 @@ mod tests {
 
     fn hand(selection: Selection) -> Hand {
         Hand {
+            queued: Arc::new(AtomicUsize::new(0)),
             reporting: Some(Reporting {
                 format: Box::new(Ids),
                 detectors: DetectorConfig::default(),
@@ -480,7 +529,6 @@ mod tests {
                 precision: Precision::Micro,
                 last_id: 10,
             }),
-            pending: None,
             spare: Vec::new(),
         }
     }
@@ -502,25 +550,30 @@ mod tests {
     }
 
     #[test]
-    fn records_are_formatted_here_only_while_no_batch_waits() {
+    fn records_are_formatted_here_only_while_the_tracker_keeps_up() {
         let (to_tracker, batches) = mpsc::sync_channel(QUEUED);
         let mut hand = hand(Selection::default());
-        let got = hand.pass(&mut attempts(3, None), Some(&batches));
+        let got = hand.pass(&mut attempts(3, None), Share::UnlessBehind);
         assert_eq!(shape(&got), ["3 records: 11 12 13"]);
-        // A batch waits: the records go raw, and still take their ids.
-        to_tracker.send(Batch::new()).unwrap();
-        let got = hand.pass(&mut attempts(2, None), Some(&batches));
+        // Batches wait: the records go raw, and still take their ids.
+        for _ in 0..BEHIND {
+            hand.queued.fetch_add(1, Ordering::Relaxed);
+            to_tracker.send(Batch::new()).unwrap();
+        }
+        let got = hand.pass(&mut attempts(2, None), Share::UnlessBehind);
         assert_eq!(shape(&got), ["raw", "raw"]);
-        assert!(
-            hand.next(&batches).is_some(),
-            "the waiting batch comes next"
-        );
-        let got = hand.pass(&mut attempts(1, None), Some(&batches));
+        assert!(hand.next(&batches).is_some(), "a waiting batch");
+        let got = hand.pass(&mut attempts(1, None), Share::UnlessBehind);
         assert_eq!(shape(&got), ["1 records: 16"]);
-        // At the end the reading side only waits: everything is formatted.
-        drop(to_tracker);
-        let got = hand.pass(&mut attempts(2, None), Some(&batches));
+        // At the end, runs are shared out whether or not batches wait.
+        hand.queued.fetch_add(BEHIND, Ordering::Relaxed);
+        let got = hand.pass(&mut attempts(2, None), Share::All);
         assert_eq!(shape(&got), ["2 records: 17 18"]);
+        hand.queued.store(0, Ordering::Relaxed);
+        let got = hand.pass(&mut attempts(2, None), Share::Nothing);
+        assert_eq!(shape(&got), ["raw", "raw"]);
+        let got = hand.pass(&mut attempts(1, None), Share::All);
+        assert_eq!(shape(&got), ["1 records: 21"]);
     }
 
     #[test]
@@ -530,7 +583,7 @@ mod tests {
             ..Selection::default()
         };
         let mut hand = hand(refused);
-        let got = hand.pass(&mut attempts(4, Some(2)), None);
+        let got = hand.pass(&mut attempts(4, Some(2)), Share::All);
         assert_eq!(shape(&got), ["4 records: 13"]);
         let Some(Finished::Formatted(f)) = got.first() else {
             panic!("formatted records");
@@ -544,10 +597,10 @@ mod tests {
     fn without_reporting_every_record_goes_raw() {
         let mut hand = Hand {
             reporting: None,
-            pending: None,
+            queued: Arc::new(AtomicUsize::new(0)),
             spare: Vec::new(),
         };
-        let got = hand.pass(&mut attempts(3, None), None);
+        let got = hand.pass(&mut attempts(3, None), Share::All);
         assert_eq!(shape(&got), ["raw", "raw", "raw"]);
     }
 }
