@@ -234,8 +234,9 @@ pub struct RecordArgs {
     #[arg(long)]
     pub no_progress: bool,
 
-    /// Track on a thread of its own while this one reads, decodes and
-    /// reports (2 or more); the output is the same as with one thread.
+    /// Track on a thread of its own while this one reads and decodes (2 or
+    /// more); `handshakes` judges and formats records on whichever thread
+    /// has time. The output is the same as with one thread.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: u16,
 }

@@ -13,11 +13,12 @@ use std::io::IsTerminal;
 
 use crate::app::{Failure, Output};
 use crate::cli::{HandshakeArgs, HandshakeFormat};
+use crate::pipeline::Kept;
 use crate::records::{self, RecordSink};
-use crate::report::conn_log::ConnLogWriter;
+use crate::report::conn_log::{self, ConnLogWriter};
 use crate::report::csv::CsvWriter;
 use crate::report::table::TableWriter;
-use crate::report::{jsonl, Record, Summary};
+use crate::report::{jsonl, Record, RowFormat, Summary};
 use crate::track::{Endpoint, TrackerStats, Verdict};
 
 /// Where records go: the chosen format, the summary.
@@ -32,9 +33,37 @@ struct Sink {
     summary: Summary,
     out: Output,
     buf: Vec<u8>,
+    colour: bool,
+}
+
+/// Rows formatted away from the sink: every format but Parquet, whose
+/// writer gathers rows into column chunks.
+enum Rows {
+    Table(TableWriter),
+    Jsonl,
+    Csv(CsvWriter),
+    /// The rows alone: the sink writes the header before the first.
+    Zeek,
+}
+
+impl RowFormat for Rows {
+    fn row(&mut self, r: &Record<'_>, out: &mut Vec<u8>) {
+        match self {
+            Rows::Table(t) => t.row(r, out),
+            Rows::Jsonl => jsonl::write(r, out),
+            Rows::Csv(c) => c.row(r, out),
+            Rows::Zeek => conn_log::row_fields(r, out),
+        }
+    }
 }
 
 impl Sink {
+    /// The summary is written only with the table or alone: other formats
+    /// need not count.
+    fn summarised(&self) -> bool {
+        self.summary_only || self.format == HandshakeFormat::Table
+    }
+
     fn start(&mut self) {
         if self.summary_only {
             return;
@@ -73,7 +102,9 @@ impl RecordSink for Sink {
     }
 
     fn record(&mut self, r: &Record<'_>) -> Result<(), Failure> {
-        self.summary.add(r);
+        if self.summarised() {
+            self.summary.add(r);
+        }
         if self.summary_only {
             return Ok(());
         }
@@ -122,6 +153,48 @@ impl RecordSink for Sink {
     fn count(&mut self, verdict: Verdict, handshake_us: Option<f64>, server: Endpoint) {
         self.summary.add_verdict(verdict, handshake_us, server);
     }
+
+    fn row_format(&self) -> Option<Box<dyn RowFormat>> {
+        if self.summary_only {
+            return None;
+        }
+        let rows = match self.format {
+            HandshakeFormat::Table => Rows::Table(TableWriter::new(self.colour)),
+            HandshakeFormat::Jsonl => Rows::Jsonl,
+            HandshakeFormat::Csv => Rows::Csv(CsvWriter::new()),
+            HandshakeFormat::Zeek => Rows::Zeek,
+            HandshakeFormat::Parquet => return None,
+        };
+        Some(Box::new(rows))
+    }
+
+    fn formatted(&mut self, rows: &mut Vec<u8>, kept: &[Kept]) -> Result<(), Failure> {
+        let summarised = self.summarised();
+        for k in kept {
+            if summarised {
+                self.summary
+                    .add_verdict(k.verdict, k.handshake_us, k.server);
+            }
+            if self.format == HandshakeFormat::Zeek {
+                self.conn_log
+                    .before_row(k.first_time, k.last_time, &mut self.buf);
+            }
+        }
+        // Large runs of rows are written as they are, after what is
+        // buffered, rather than copied.
+        if rows.len() < 1 << 16 {
+            self.buf.extend_from_slice(rows);
+        } else {
+            if !self.buf.is_empty() {
+                self.out.write(&mut self.buf)?;
+            }
+            self.out.write(rows)?;
+        }
+        if self.buf.len() >= 1 << 16 {
+            self.out.write(&mut self.buf)?;
+        }
+        Ok(())
+    }
 }
 
 pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
@@ -154,6 +227,7 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
         summary: Summary::new(),
         out: Output::to(args.output.as_deref())?,
         buf: Vec::with_capacity(1 << 17),
+        colour,
     };
     let outcome = records::run(&args.input, &args.records, &mut sink)?;
     // Whatever was read before a damaged file's end is still reported.

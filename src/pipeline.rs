@@ -16,17 +16,42 @@
 //! Reading, decoding and verifying checksums, about half of the work, run
 //! beside tracking, and so does reporting.
 //!
+//! Judging and formatting a record depend on that record only, so they can
+//! run on either side; which side is faster depends on the capture and the
+//! format (a JSON line costs more than a table row). Given a [`Reporting`],
+//! the tracking thread judges, selects and formats the records it finished
+//! while few batches wait for it; while more wait, it is behind, and hands
+//! its records over raw, to be judged and formatted by the reading thread as
+//! with one thread. A batch or two kept waiting are work for the tracking
+//! thread while the reading thread formats what it was handed: were it to
+//! format whenever none waits, each run of raw records would hold the
+//! reading thread up while the tracking thread had nothing to do. At the
+//! end of the input every attempt still open is judged at once (tens of
+//! thousands in a large capture): these go in short runs, formatted on
+//! either side in turn, rather than all on one side while the other waits.
+//!
+//! Ids are counted on the tracking thread for every record, so both sides
+//! number alike, and what the reading side keeps across records (the
+//! summary, a header before the first row) it keeps from each formatted
+//! record's [`Kept`], in order.
+//!
 //! Batches of segments go to the tracker over a bounded channel, so memory
 //! stays bounded whichever side is slower; records come back over an
 //! unbounded one, so the tracker never waits for the reader and the two
 //! cannot wait for each other. Emptied batches come back to be refilled.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-use crate::source::{Frame, Timestamp};
-use crate::track::{Attempt, Packet, Tracker, TrackerConfig, TrackerStats};
+use crate::report::{Record, RowFormat, Selection};
+use crate::source::{Frame, Precision, Timestamp};
+use crate::track::heuristics::DetectorConfig;
+use crate::track::{
+    analyze, Attempt, Endpoint, Packet, Tracker, TrackerConfig, TrackerStats, Verdict,
+};
 use crate::wire::segment::Skip;
 
 /// Frames per batch: enough that handing a batch over costs little per
@@ -34,6 +59,12 @@ use crate::wire::segment::Skip;
 const BATCH: usize = 4096;
 /// Batches queued for the tracker at most.
 const QUEUED: usize = 4;
+/// With this many batches waiting (or more), the tracking thread is behind:
+/// it hands its records over raw.
+const BEHIND: usize = 2;
+/// Records in each run handed over at the end, alternately formatted and
+/// raw: a run is some hundreds of microseconds of formatting.
+const END_RUN: usize = 128;
 
 /// Frames for the tracker: decoded segments, and the frames that held none.
 struct Batch {
@@ -41,6 +72,8 @@ struct Batch {
     skipped: Vec<Skip>,
     /// After these frames, the clock of a quiet live source.
     advance: Option<Timestamp>,
+    /// Formatted records written out, to be refilled.
+    spare: Vec<Formatted>,
 }
 
 impl Batch {
@@ -49,6 +82,7 @@ impl Batch {
             packets: Vec::with_capacity(BATCH),
             skipped: Vec::new(),
             advance: None,
+            spare: Vec::new(),
         }
     }
 
@@ -60,11 +94,60 @@ impl Batch {
 /// What the tracking thread hands back after each batch: the records it
 /// finished, its counts, and the emptied batch (none at the end).
 struct Back {
-    // The tracker hands out boxed records; passing the boxes on copies none.
-    #[allow(clippy::vec_box)]
-    records: Vec<Box<Attempt>>,
+    records: Vec<Finished>,
     stats: TrackerStats,
     empty: Option<Batch>,
+}
+
+/// A finished record, as the reading side gets it.
+pub enum Finished {
+    /// To be judged and reported by the reading side.
+    Attempt(Box<Attempt>),
+    /// Consecutive records judged, selected and formatted by the tracking
+    /// thread.
+    Formatted(Formatted),
+}
+
+/// Records judged, selected and formatted on the tracking thread.
+pub struct Formatted {
+    /// Records finished, selected or not: each took an id.
+    pub records: u64,
+    /// The selected records' rows, in order.
+    pub rows: Vec<u8>,
+    /// One for each selected record, in order.
+    pub kept: Vec<Kept>,
+}
+
+impl Formatted {
+    fn new() -> Formatted {
+        Formatted {
+            records: 0,
+            rows: Vec::new(),
+            kept: Vec::new(),
+        }
+    }
+}
+
+/// What a sink keeps across records, of a record formatted on the tracking
+/// thread: the summary's counts, and the times a header or trailer names.
+#[derive(Clone, Copy, Debug)]
+pub struct Kept {
+    pub verdict: Verdict,
+    pub handshake_us: Option<f64>,
+    pub server: Endpoint,
+    pub first_time: Timestamp,
+    pub last_time: Timestamp,
+}
+
+/// What the tracking thread needs to judge, number, select and format
+/// records exactly as the reading side does.
+pub struct Reporting {
+    pub format: Box<dyn RowFormat>,
+    pub detectors: DetectorConfig,
+    pub selection: Selection,
+    pub precision: Precision,
+    /// The id of the last record reported before these.
+    pub last_id: u64,
 }
 
 /// A tracker here, or on a thread of its own.
@@ -76,14 +159,21 @@ pub enum Tracking {
 /// The reading side of a tracker on another thread.
 pub struct Remote {
     to_tracker: Option<SyncSender<Batch>>,
+    /// Batches sent and not yet taken by the tracking thread.
+    queued: Arc<AtomicUsize>,
     back: Receiver<Back>,
     worker: Option<JoinHandle<Tracker>>,
     batch: Batch,
     spare: Vec<Batch>,
-    ready: VecDeque<Box<Attempt>>,
+    ready: VecDeque<Finished>,
+    /// Formatted records written out, to go back with the next batch.
+    written: Vec<Formatted>,
     /// A batch was sent since the channel back was last read: records come
     /// back only after batches, so it is not polled after every frame.
     sent: bool,
+    /// No more batches: records are waited for until the tracking thread
+    /// is done.
+    finishing: bool,
     /// As of the last batch tracked; final once finished.
     stats: TrackerStats,
     /// Verify TCP checksums (not when only verdicts are counted).
@@ -91,8 +181,9 @@ pub struct Remote {
 }
 
 impl Tracking {
-    /// A tracker; with `threads` above one, on a thread of its own.
-    pub fn new(cfg: TrackerConfig, threads: u16) -> Tracking {
+    /// A tracker; with `threads` above one, on a thread of its own, which
+    /// also judges and formats records when it can, given `reporting`.
+    pub fn new(cfg: TrackerConfig, threads: u16, reporting: Option<Reporting>) -> Tracking {
         let verify = !cfg.counts_only;
         let tracker = Tracker::new(cfg);
         if threads < 2 {
@@ -100,15 +191,24 @@ impl Tracking {
         }
         let (to_tracker, batches) = mpsc::sync_channel::<Batch>(QUEUED);
         let (to_reader, back) = mpsc::channel::<Back>();
-        let worker = thread::spawn(move || track(tracker, batches, to_reader));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let hand = Hand {
+            reporting,
+            queued: Arc::clone(&queued),
+            spare: Vec::new(),
+        };
+        let worker = thread::spawn(move || track(tracker, batches, to_reader, hand));
         Tracking::Elsewhere(Box::new(Remote {
             to_tracker: Some(to_tracker),
+            queued,
             back,
             worker: Some(worker),
             batch: Batch::new(),
             spare: Vec::new(),
             ready: VecDeque::new(),
+            written: Vec::new(),
             sent: false,
+            finishing: false,
             stats: TrackerStats::default(),
             verify,
         }))
@@ -142,12 +242,16 @@ impl Tracking {
         }
     }
 
-    /// See [`Tracker::next_finished`].
-    pub fn next_finished(&mut self) -> Option<Box<Attempt>> {
+    /// See [`Tracker::next_finished`]; with a tracking thread, some come
+    /// formatted, and once finished, this waits for the next until the
+    /// tracking thread is done.
+    pub fn next_finished(&mut self) -> Option<Finished> {
         match self {
-            Tracking::Here(t) => t.next_finished(),
+            Tracking::Here(t) => t.next_finished().map(Finished::Attempt),
             Tracking::Elsewhere(r) => {
-                if r.ready.is_empty() && r.sent {
+                if r.ready.is_empty() && r.finishing {
+                    r.wait();
+                } else if r.ready.is_empty() && r.sent {
                     r.sent = false;
                     while let Ok(back) = r.back.try_recv() {
                         r.take(back);
@@ -158,8 +262,19 @@ impl Tracking {
         }
     }
 
+    /// Formatted records, written: their buffers go back to be refilled.
+    pub fn written(&mut self, mut f: Formatted) {
+        if let Tracking::Elsewhere(r) = self {
+            f.records = 0;
+            f.rows.clear();
+            f.kept.clear();
+            r.written.push(f);
+        }
+    }
+
     /// See [`Tracker::finish`]: the tracking thread finishes and hands back
-    /// every record it still held.
+    /// every record it still held, as [`Tracking::next_finished`] waits for
+    /// them (the two sides share the formatting of the last ones).
     pub fn finish(&mut self) {
         match self {
             Tracking::Here(t) => t.finish(),
@@ -168,7 +283,7 @@ impl Tracking {
     }
 
     /// See [`Tracker::stats`]; with a tracking thread, as of the last batch
-    /// it tracked until it finished.
+    /// it tracked until it finished and every record was taken.
     pub fn stats(&self) -> TrackerStats {
         match self {
             Tracking::Here(t) => t.stats(),
@@ -180,8 +295,10 @@ impl Tracking {
 impl Remote {
     fn send(&mut self) {
         let next = self.spare.pop().unwrap_or_else(Batch::new);
-        let batch = std::mem::replace(&mut self.batch, next);
+        let mut batch = std::mem::replace(&mut self.batch, next);
+        batch.spare.append(&mut self.written);
         if let Some(to_tracker) = &self.to_tracker {
+            self.queued.fetch_add(1, Ordering::Relaxed);
             // Fails only if the tracking thread is gone; `finish` says why.
             let _ = to_tracker.send(batch);
         }
@@ -200,15 +317,24 @@ impl Remote {
         }
         // Closing the channel ends the tracking thread's loop.
         self.to_tracker = None;
-        let Some(worker) = self.worker.take() else {
-            return;
-        };
+        self.finishing = true;
+    }
+
+    /// Once finished: the next records, or the tracking thread's end and
+    /// its final counts.
+    fn wait(&mut self) {
         while let Ok(back) = self.back.recv() {
             self.take(back);
+            if !self.ready.is_empty() {
+                return;
+            }
         }
-        match worker.join() {
-            Ok(tracker) => self.stats = tracker.stats(),
-            Err(panic) => std::panic::resume_unwind(panic),
+        self.finishing = false;
+        if let Some(worker) = self.worker.take() {
+            match worker.join() {
+                Ok(tracker) => self.stats = tracker.stats(),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
         }
     }
 }
@@ -223,10 +349,101 @@ impl Drop for Remote {
     }
 }
 
+/// Which records the tracking thread formats itself.
+#[derive(Clone, Copy)]
+enum Share {
+    UnlessBehind,
+    All,
+    Nothing,
+}
+
+/// Where the tracking thread's records go: formatted there unless it is
+/// behind, else raw.
+struct Hand {
+    reporting: Option<Reporting>,
+    /// Batches waiting for the tracking thread.
+    queued: Arc<AtomicUsize>,
+    spare: Vec<Formatted>,
+}
+
+impl Hand {
+    /// The next batch to track; none once the reading side is done.
+    fn next(&mut self, batches: &Receiver<Batch>) -> Option<Batch> {
+        let mut batch = batches.recv().ok()?;
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+        self.spare.append(&mut batch.spare);
+        Some(batch)
+    }
+
+    /// The records finished, in order, as the reading side gets them: those
+    /// the `share` gives this side are formatted here, unless there is
+    /// nothing to format with; whether the tracking thread is behind is
+    /// looked at before each.
+    // The tracker hands out boxed records; passing the boxes on copies none.
+    #[allow(clippy::vec_box)]
+    fn pass(&mut self, records: &mut Vec<Box<Attempt>>, share: Share) -> Vec<Finished> {
+        let Some(rep) = &mut self.reporting else {
+            return records.drain(..).map(Finished::Attempt).collect();
+        };
+        let mut out = Vec::new();
+        for a in records.drain(..) {
+            rep.last_id += 1;
+            let here = match share {
+                Share::UnlessBehind => self.queued.load(Ordering::Relaxed) < BEHIND,
+                Share::All => true,
+                Share::Nothing => false,
+            };
+            if !here {
+                out.push(Finished::Attempt(a));
+                continue;
+            }
+            if !matches!(out.last(), Some(Finished::Formatted(_))) {
+                let f = self.spare.pop().unwrap_or_else(Formatted::new);
+                out.push(Finished::Formatted(f));
+            }
+            if let Some(Finished::Formatted(f)) = out.last_mut() {
+                rep.format(&a, f);
+            }
+        }
+        out
+    }
+}
+
+impl Reporting {
+    /// One record judged, numbered, selected and formatted as the reading
+    /// side would.
+    fn format(&mut self, a: &Attempt, f: &mut Formatted) {
+        f.records += 1;
+        let r = Record {
+            id: self.last_id,
+            attempt: a,
+            analysis: analyze(a, &self.detectors),
+            precision: self.precision,
+            input: 0,
+        };
+        if !self.selection.matches(&r) {
+            return;
+        }
+        self.format.row(&r, &mut f.rows);
+        f.kept.push(Kept {
+            verdict: r.analysis.verdict,
+            handshake_us: r.analysis.rtt.handshake,
+            server: a.server,
+            first_time: a.first_time,
+            last_time: a.last_time,
+        });
+    }
+}
+
 /// The tracking thread: every batch through the tracker, records back.
-fn track(mut tracker: Tracker, batches: Receiver<Batch>, to_reader: Sender<Back>) -> Tracker {
+fn track(
+    mut tracker: Tracker,
+    batches: Receiver<Batch>,
+    to_reader: Sender<Back>,
+    mut hand: Hand,
+) -> Tracker {
     let mut records = Vec::new();
-    for mut batch in batches.iter() {
+    while let Some(mut batch) = hand.next(&batches) {
         for p in &batch.packets {
             tracker.observe_packet(p);
             while let Some(a) = tracker.next_finished() {
@@ -244,9 +461,10 @@ fn track(mut tracker: Tracker, batches: Receiver<Batch>, to_reader: Sender<Back>
         }
         batch.packets.clear();
         batch.skipped.clear();
+        let finished = hand.pass(&mut records, Share::UnlessBehind);
         // A send fails only once the reading side is gone: nothing is wanted.
         let _ = to_reader.send(Back {
-            records: std::mem::take(&mut records),
+            records: finished,
             stats: tracker.stats(),
             empty: Some(batch),
         });
@@ -255,11 +473,138 @@ fn track(mut tracker: Tracker, batches: Receiver<Batch>, to_reader: Sender<Back>
     while let Some(a) = tracker.next_finished() {
         records.push(a);
     }
+    // The reading side has nothing else to do now: the last records go in
+    // runs, each sent at once, formatted here and there in turn.
     let stats = tracker.stats();
-    let _ = to_reader.send(Back {
-        records,
-        stats,
-        empty: None,
-    });
+    let mut rest = records.into_iter();
+    for here in [true, false].into_iter().cycle() {
+        let mut run: Vec<_> = rest.by_ref().take(END_RUN).collect();
+        if run.is_empty() {
+            break;
+        }
+        let share = if here { Share::All } else { Share::Nothing };
+        let _ = to_reader.send(Back {
+            records: hand.pass(&mut run, share),
+            stats,
+            empty: None,
+        });
+    }
     tracker
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testing::{judged, Seg};
+
+    /// Rows that show the id the tracking thread gave.
+    struct Ids;
+
+    impl RowFormat for Ids {
+        fn row(&mut self, r: &Record<'_>, out: &mut Vec<u8>) {
+            out.extend_from_slice(format!("{}\n", r.id).as_bytes());
+        }
+    }
+
+    /// Unanswered SYNs, one per client port, and a refused one at `refused`.
+    #[allow(clippy::vec_box)]
+    fn attempts(n: u16, refused: Option<u16>) -> Vec<Box<Attempt>> {
+        let mut segs = Vec::new();
+        for i in 0..n {
+            let mut syn = Seg::new(true, i64::from(i) * 10, 0x02, 1000, 0);
+            syn.client_port = 40000 + i;
+            segs.push(syn);
+            if refused == Some(i) {
+                let mut rst = Seg::new(false, i64::from(i) * 10 + 1, 0x14, 0, 1001);
+                rst.client_port = 40000 + i;
+                segs.push(rst);
+            }
+        }
+        judged(&segs).into_iter().map(|(a, _)| a).collect()
+    }
+
+    fn hand(selection: Selection) -> Hand {
+        Hand {
+            queued: Arc::new(AtomicUsize::new(0)),
+            reporting: Some(Reporting {
+                format: Box::new(Ids),
+                detectors: DetectorConfig::default(),
+                selection,
+                precision: Precision::Micro,
+                last_id: 10,
+            }),
+            spare: Vec::new(),
+        }
+    }
+
+    fn shape(finished: &[Finished]) -> Vec<String> {
+        finished
+            .iter()
+            .map(|f| match f {
+                Finished::Attempt(_) => "raw".to_string(),
+                Finished::Formatted(f) => format!(
+                    "{} records: {}",
+                    f.records,
+                    String::from_utf8_lossy(&f.rows)
+                        .trim_end()
+                        .replace('\n', " ")
+                ),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_are_formatted_here_only_while_the_tracker_keeps_up() {
+        let (to_tracker, batches) = mpsc::sync_channel(QUEUED);
+        let mut hand = hand(Selection::default());
+        let got = hand.pass(&mut attempts(3, None), Share::UnlessBehind);
+        assert_eq!(shape(&got), ["3 records: 11 12 13"]);
+        // Batches wait: the records go raw, and still take their ids.
+        for _ in 0..BEHIND {
+            hand.queued.fetch_add(1, Ordering::Relaxed);
+            to_tracker.send(Batch::new()).unwrap();
+        }
+        let got = hand.pass(&mut attempts(2, None), Share::UnlessBehind);
+        assert_eq!(shape(&got), ["raw", "raw"]);
+        assert!(hand.next(&batches).is_some(), "a waiting batch");
+        let got = hand.pass(&mut attempts(1, None), Share::UnlessBehind);
+        assert_eq!(shape(&got), ["1 records: 16"]);
+        // At the end, runs are shared out whether or not batches wait.
+        hand.queued.fetch_add(BEHIND, Ordering::Relaxed);
+        let got = hand.pass(&mut attempts(2, None), Share::All);
+        assert_eq!(shape(&got), ["2 records: 17 18"]);
+        hand.queued.store(0, Ordering::Relaxed);
+        let got = hand.pass(&mut attempts(2, None), Share::Nothing);
+        assert_eq!(shape(&got), ["raw", "raw"]);
+        let got = hand.pass(&mut attempts(1, None), Share::All);
+        assert_eq!(shape(&got), ["1 records: 21"]);
+    }
+
+    #[test]
+    fn formatted_records_are_selected_and_kept_in_order() {
+        let refused = Selection {
+            verdicts: vec![Verdict::Refused],
+            ..Selection::default()
+        };
+        let mut hand = hand(refused);
+        let got = hand.pass(&mut attempts(4, Some(2)), Share::All);
+        assert_eq!(shape(&got), ["4 records: 13"]);
+        let Some(Finished::Formatted(f)) = got.first() else {
+            panic!("formatted records");
+        };
+        assert_eq!(f.kept.len(), 1);
+        assert_eq!(f.kept[0].verdict, Verdict::Refused);
+        assert_eq!(f.kept[0].server.port, 80);
+    }
+
+    #[test]
+    fn without_reporting_every_record_goes_raw() {
+        let mut hand = Hand {
+            reporting: None,
+            queued: Arc::new(AtomicUsize::new(0)),
+            spare: Vec::new(),
+        };
+        let got = hand.pass(&mut attempts(3, None), Share::All);
+        assert_eq!(shape(&got), ["raw", "raw", "raw"]);
+    }
 }

@@ -22,8 +22,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::app::{announce, Failure};
 use crate::cli::{InputArgs, RecordArgs, SelectArgs, TrackerArgs};
 use crate::input::{Flow, Input};
-use crate::pipeline::Tracking;
-use crate::report::{Record, Selection};
+use crate::pipeline::{Finished, Formatted, Kept, Reporting, Tracking};
+use crate::report::{Record, RowFormat, Selection};
 use crate::source::{Event, Precision};
 use crate::track::heuristics::DetectorConfig;
 use crate::track::{
@@ -95,6 +95,18 @@ pub trait RecordSink {
     /// One selected attempt, by its verdict, handshake time in microseconds
     /// and server (when [`RecordSink::counts_only`]).
     fn count(&mut self, _verdict: Verdict, _handshake_us: Option<f64>, _server: Endpoint) {}
+    /// A formatter that writes for each record what [`RecordSink::record`]
+    /// writes, to run on the tracking thread (`--threads`); none when the
+    /// sink must see each record itself.
+    fn row_format(&self) -> Option<Box<dyn RowFormat>> {
+        None
+    }
+    /// Selected records formatted with [`RecordSink::row_format`]: their
+    /// rows (which may be left emptied) and what is kept of each, in output
+    /// order, in place of [`RecordSink::record`] for each.
+    fn formatted(&mut self, _rows: &mut Vec<u8>, _kept: &[Kept]) -> Result<(), Failure> {
+        Ok(())
+    }
 }
 
 /// Expand the `-r` arguments: a path that does not exist but holds glob
@@ -168,6 +180,16 @@ impl<S: RecordSink> Numbering<'_, S> {
             return Ok(());
         }
         self.deliver(attempt, analyze(attempt, detectors), precision, input)
+    }
+
+    /// Records judged and formatted on the tracking thread, which numbered
+    /// them the same way.
+    fn deliver_formatted(&mut self, f: &mut Formatted) -> Result<(), Failure> {
+        self.next_id += f.records;
+        if f.kept.is_empty() {
+            return Ok(());
+        }
+        self.sink.formatted(&mut f.rows, &f.kept)
     }
 
     fn deliver(
@@ -255,7 +277,19 @@ fn run_one<S: RecordSink>(
     } else {
         1
     };
-    let mut tracker = Tracking::new(cfg, threads);
+    // The tracking thread judges and formats records too when it has time.
+    let reporting = if threads > 1 && !out.sink.counts_only() {
+        out.sink.row_format().map(|format| Reporting {
+            format,
+            detectors: detectors.clone(),
+            selection: out.selection.clone(),
+            precision,
+            last_id: out.next_id,
+        })
+    } else {
+        None
+    };
+    let mut tracker = Tracking::new(cfg, threads, reporting);
     let bar = progress_bar(source.total_size(), !args.no_progress);
     let limit = input.count.unwrap_or(u64::MAX);
     let mut taken: u64 = 0;
@@ -278,9 +312,7 @@ fn run_one<S: RecordSink>(
             Event::Idle { now } => tracker.advance_to(now),
             Event::End => return Ok(Flow::Stop),
         }
-        while let Some(a) = tracker.next_finished() {
-            out.deliver_attempt(&a, &detectors, precision, 0)?;
-        }
+        deliver_finished(&mut tracker, out, &detectors, precision)?;
         out.sink.after_frame(emit == Emit::WhenFinal)?;
         Ok(if taken >= limit || out.sink.stopped() {
             Flow::Stop
@@ -292,15 +324,32 @@ fn run_one<S: RecordSink>(
         bar.finish_and_clear();
     }
     tracker.finish();
-    while let Some(a) = tracker.next_finished() {
-        out.deliver_attempt(&a, &detectors, precision, 0)?;
-    }
+    deliver_finished(&mut tracker, out, &detectors, precision)?;
     // The `-w` file's rest and a live capture's statistics lines.
     let finished = opened.finish();
     Ok(Outcome {
         stats: tracker.stats(),
         error: result.err().or(finished.err()),
     })
+}
+
+/// Every record the tracker has finished, in order.
+fn deliver_finished<S: RecordSink>(
+    tracker: &mut Tracking,
+    out: &mut Numbering<'_, S>,
+    detectors: &DetectorConfig,
+    precision: Precision,
+) -> Result<(), Failure> {
+    while let Some(f) = tracker.next_finished() {
+        match f {
+            Finished::Attempt(a) => out.deliver_attempt(&a, detectors, precision, 0)?,
+            Finished::Formatted(mut f) => {
+                out.deliver_formatted(&mut f)?;
+                tracker.written(f);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a file's thread sends. Records are nearly every message, so they are

@@ -185,92 +185,103 @@ impl ConnLogWriter {
     }
 
     pub fn row(&mut self, r: &Record<'_>, out: &mut Vec<u8>) {
-        let a = r.attempt;
-        let n = &r.analysis;
-        if !self.opened {
-            self.header(Some(a.first_time), out);
-        }
-        if self.latest_end.map_or(true, |t| a.last_time > t) {
-            self.latest_end = Some(a.last_time);
-        }
-        let (o, resp): (Endpoint, Endpoint) = match a.zeek_orig {
-            Side::Client => (a.client, a.server),
-            Side::Server => (a.server, a.client),
-        };
-        let oi = a.zeek_orig.idx();
-        let ri = 1 - oi;
-        let duration = a.last_time.micros_since(a.first_time);
-        let timed = duration > 0.0;
-        let agreed = n.negotiation.agreed.as_ref();
-        let wscale: Vec<String> = agreed
-            .and_then(|g| g.wscale)
-            .map(|w| w.iter().map(u8::to_string).collect())
-            .unwrap_or_default();
-        let failed: Vec<String> = n
-            .checks
-            .iter()
-            .filter(|c| !c.ok)
-            .map(|c| format!("{}.{}", c.step, c.check))
-            .collect();
-        let heuristics: Vec<&str> = n.heuristics.iter().map(|h| h.name).collect();
-        let fields: [String; 43] = [
-            seconds(a.first_time),
-            uid(a),
-            o.addr.to_string(),
-            o.port.to_string(),
-            resp.addr.to_string(),
-            resp.port.to_string(),
-            "tcp".into(),
-            UNSET.into(),
-            if timed {
-                format!("{:.6}", duration / 1e6)
-            } else {
-                UNSET.into()
-            },
-            count(timed.then_some(a.bytes[oi])),
-            count(timed.then_some(a.bytes[ri])),
-            n.zeek_conn_state.into(),
-            UNSET.into(),
-            UNSET.into(),
-            a.gap_bytes.to_string(),
-            if n.zeek_history.is_empty() {
-                UNSET.into()
-            } else {
-                n.zeek_history.clone()
-            },
-            a.side_packets[oi].to_string(),
-            a.ip_bytes[oi].to_string(),
-            a.side_packets[ri].to_string(),
-            a.ip_bytes[ri].to_string(),
-            UNSET.into(),
-            r.id.to_string(),
-            n.verdict.name().into(),
-            boolean(Some(a.zeek_orig == Side::Client)).into(),
-            count(a.client_isn),
-            count(a.server_isn),
-            a.syn_count.to_string(),
-            a.synack_count.to_string(),
-            interval_us(n.rtt.syn_to_synack),
-            interval_us(n.rtt.synack_to_ack),
-            interval_us(n.rtt.handshake),
-            interval_us(n.rtt.irtt),
-            n.capture_point.name().into(),
-            count(agreed.map(|g| g.mss)),
-            if agreed.is_some() {
-                vector(&wscale)
-            } else {
-                UNSET.into()
-            },
-            boolean(agreed.map(|g| g.sack_ok)).into(),
-            boolean(agreed.map(|g| g.timestamps)).into(),
-            n.ecn.name().into(),
-            boolean(n.tfo.as_ref().map(|t| t.syn_data_accepted)).into(),
-            n.close.name().into(),
-            n.closed_by.map_or(UNSET, Side::name).into(),
-            vector(&failed),
-            vector(&heuristics),
-        ];
-        out.extend_from_slice(fields.join("\t").as_bytes());
-        out.push(b'\n');
+        self.before_row(r.attempt.first_time, r.attempt.last_time, out);
+        row_fields(r, out);
     }
+
+    /// What the log keeps of a record before its row: the header before the
+    /// first, the latest end for `#close`.
+    pub fn before_row(&mut self, first_time: Timestamp, last_time: Timestamp, out: &mut Vec<u8>) {
+        if !self.opened {
+            self.header(Some(first_time), out);
+        }
+        if self.latest_end.map_or(true, |t| last_time > t) {
+            self.latest_end = Some(last_time);
+        }
+    }
+}
+
+/// One record's row alone: [`ConnLogWriter::row`] without the header.
+pub fn row_fields(r: &Record<'_>, out: &mut Vec<u8>) {
+    let a = r.attempt;
+    let n = &r.analysis;
+    let (o, resp): (Endpoint, Endpoint) = match a.zeek_orig {
+        Side::Client => (a.client, a.server),
+        Side::Server => (a.server, a.client),
+    };
+    let oi = a.zeek_orig.idx();
+    let ri = 1 - oi;
+    let duration = a.last_time.micros_since(a.first_time);
+    let timed = duration > 0.0;
+    let agreed = n.negotiation.agreed.as_ref();
+    let wscale: Vec<String> = agreed
+        .and_then(|g| g.wscale)
+        .map(|w| w.iter().map(u8::to_string).collect())
+        .unwrap_or_default();
+    let failed: Vec<String> = n
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}.{}", c.step, c.check))
+        .collect();
+    let heuristics: Vec<&str> = n.heuristics.iter().map(|h| h.name).collect();
+    let fields: [String; 43] = [
+        seconds(a.first_time),
+        uid(a),
+        o.addr.to_string(),
+        o.port.to_string(),
+        resp.addr.to_string(),
+        resp.port.to_string(),
+        "tcp".into(),
+        UNSET.into(),
+        if timed {
+            format!("{:.6}", duration / 1e6)
+        } else {
+            UNSET.into()
+        },
+        count(timed.then_some(a.bytes[oi])),
+        count(timed.then_some(a.bytes[ri])),
+        n.zeek_conn_state.into(),
+        UNSET.into(),
+        UNSET.into(),
+        a.gap_bytes.to_string(),
+        if n.zeek_history.is_empty() {
+            UNSET.into()
+        } else {
+            n.zeek_history.clone()
+        },
+        a.side_packets[oi].to_string(),
+        a.ip_bytes[oi].to_string(),
+        a.side_packets[ri].to_string(),
+        a.ip_bytes[ri].to_string(),
+        UNSET.into(),
+        r.id.to_string(),
+        n.verdict.name().into(),
+        boolean(Some(a.zeek_orig == Side::Client)).into(),
+        count(a.client_isn),
+        count(a.server_isn),
+        a.syn_count.to_string(),
+        a.synack_count.to_string(),
+        interval_us(n.rtt.syn_to_synack),
+        interval_us(n.rtt.synack_to_ack),
+        interval_us(n.rtt.handshake),
+        interval_us(n.rtt.irtt),
+        n.capture_point.name().into(),
+        count(agreed.map(|g| g.mss)),
+        if agreed.is_some() {
+            vector(&wscale)
+        } else {
+            UNSET.into()
+        },
+        boolean(agreed.map(|g| g.sack_ok)).into(),
+        boolean(agreed.map(|g| g.timestamps)).into(),
+        n.ecn.name().into(),
+        boolean(n.tfo.as_ref().map(|t| t.syn_data_accepted)).into(),
+        n.close.name().into(),
+        n.closed_by.map_or(UNSET, Side::name).into(),
+        vector(&failed),
+        vector(&heuristics),
+    ];
+    out.extend_from_slice(fields.join("\t").as_bytes());
+    out.push(b'\n');
 }

@@ -58,6 +58,14 @@ impl<'a> Record<'a> {
     }
 }
 
+/// Formats one record by itself into the bytes its sink writes for it, so
+/// that records can be formatted on another thread than the one that writes
+/// them ([`crate::pipeline`]): what the sink writes across records (a
+/// header, a trailer) it writes itself.
+pub trait RowFormat: Send {
+    fn row(&mut self, r: &Record<'_>, out: &mut Vec<u8>);
+}
+
 /// Which records to show.
 #[derive(Clone, Debug, Default)]
 pub struct Selection {

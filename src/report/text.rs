@@ -9,11 +9,28 @@ use crate::track::{Attempt, Event, EventKind};
 pub fn time_text(t: Timestamp, p: Precision) -> String {
     let n = t.as_nanos();
     let sec = n.div_euclid(1_000_000_000);
-    let frac = n.rem_euclid(1_000_000_000);
-    match p {
-        Precision::Micro => format!("{sec}.{:06}", frac / 1000),
-        Precision::Nano => format!("{sec}.{frac:09}"),
+    let frac = n.rem_euclid(1_000_000_000) as u32;
+    // Written by hand: every record has several times, and the formatting
+    // machinery (on 128-bit numbers at that) cost more than the rest.
+    let mut out = String::with_capacity(24);
+    match i64::try_from(sec) {
+        Ok(sec) => out.push_str(itoa::Buffer::new().format(sec)),
+        Err(_) => out.push_str(itoa::Buffer::new().format(sec)),
     }
+    out.push('.');
+    let mut digits = [b'0'; 9];
+    let mut rest = frac;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    let shown = match p {
+        Precision::Micro => &digits[..6],
+        Precision::Nano => &digits[..],
+    };
+    // ASCII digits.
+    out.extend(shown.iter().map(|&d| char::from(d)));
+    out
 }
 
 /// Every transmission of the client's SYN (`synack: false`) or of the server's
@@ -107,5 +124,41 @@ pub fn event_detail(e: &Event, p: Precision) -> String {
             "the {} sent bytes {from}..{to} that the capture does not hold",
             side.name()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_have_the_capture_s_digits() {
+        let reference = |t: Timestamp, p: Precision| {
+            let n = t.as_nanos();
+            let (sec, frac) = (n.div_euclid(1_000_000_000), n.rem_euclid(1_000_000_000));
+            match p {
+                Precision::Micro => format!("{sec}.{:06}", frac / 1000),
+                Precision::Nano => format!("{sec}.{frac:09}"),
+            }
+        };
+        let times = [
+            (0, 0),
+            (1_700_000_000, 5_553_000),
+            (1_700_000_000, 999_999_999),
+            (1, 1),
+            (-1, 0),
+            (-1, 999_999_999),
+            (-5, 2_000_000_000),
+            (3, -1),
+            (i64::MAX, 999_999_999),
+            (i64::MIN, 0),
+            (i64::MIN, -1),
+        ];
+        for (sec, nsec) in times {
+            let t = Timestamp { sec, nsec };
+            for p in [Precision::Micro, Precision::Nano] {
+                assert_eq!(time_text(t, p), reference(t, p), "{sec} {nsec} {p:?}");
+            }
+        }
     }
 }
