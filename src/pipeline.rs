@@ -65,6 +65,8 @@ const BEHIND: usize = 2;
 /// Records in each run handed over at the end, alternately formatted and
 /// raw: a run is some hundreds of microseconds of formatting.
 const END_RUN: usize = 128;
+/// Emptied row buffers kept to be refilled, at most.
+const SPARE_ROWS: usize = 16;
 
 /// Frames for the tracker: decoded segments, and the frames that held none.
 struct Batch {
@@ -265,6 +267,11 @@ impl Tracking {
     /// Formatted records, written: their buffers go back to be refilled.
     pub fn written(&mut self, mut f: Formatted) {
         if let Tracking::Elsewhere(r) = self {
+            // Once finished no batch takes them back: each would be kept to
+            // the end, the last records' rows all in memory at once.
+            if r.finishing || r.written.len() >= SPARE_ROWS {
+                return;
+            }
             f.records = 0;
             f.rows.clear();
             f.kept.clear();
