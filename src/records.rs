@@ -50,6 +50,7 @@ pub fn tracker_config(args: &TrackerArgs, emit: Emit) -> Result<TrackerConfig, F
         emit,
         detectors: DetectorConfig::default(),
         counts_only: false,
+        without_views: false,
     })
 }
 
@@ -90,6 +91,11 @@ pub trait RecordSink {
     /// Only counts are wanted (`handshakes --summary`): each selected
     /// attempt goes to [`RecordSink::count`], and no record is derived.
     fn counts_only(&self) -> bool {
+        false
+    }
+    /// The records' Zeek and Wireshark fields and heuristics are not read
+    /// (the report): the tracker does not keep what they come from.
+    fn views_unread(&self) -> bool {
         false
     }
     /// One selected attempt, by its verdict, handshake time in microseconds
@@ -268,6 +274,7 @@ fn run_one<S: RecordSink>(
     };
     let mut cfg = tracker_config(&args.tracker, emit)?;
     cfg.counts_only = out.sink.counts_only();
+    cfg.without_views = out.sink.views_unread();
     let detectors = cfg.detectors.clone();
     let precision = source.precision();
     // Tracking on a thread of its own pays off for files, read as fast as

@@ -175,6 +175,7 @@ pub fn run(data: &[u8]) {
         emit,
         detectors: detectors.clone(),
         counts_only: false,
+        without_views: false,
     };
     // The same frames through a tracker that only counts (the summary's):
     // its verdicts must be the full tracker's.
@@ -183,6 +184,12 @@ pub fn run(data: &[u8]) {
         ..cfg.clone()
     });
     let mut counted = Vec::new();
+    // And through one that keeps no Zeek or Wireshark views (the report's).
+    let mut viewless = Tracker::new(TrackerConfig {
+        without_views: true,
+        ..cfg.clone()
+    });
+    let mut unviewed = Vec::new();
     let mut tracker = Tracker::new(cfg);
     let mut last_sent = [[0u32; 2]; FLOWS];
     let mut now: i128 = 1_700_000_000_000_000_000;
@@ -268,6 +275,10 @@ pub fn run(data: &[u8]) {
             offset: 0,
         };
         tracker.observe(&frame);
+        viewless.observe(&frame);
+        while let Some(a) = viewless.next_finished() {
+            unviewed.push(a);
+        }
         // Through an owned packet, as the tracking thread of --threads
         // gets it: the two paths must agree too.
         match synack::track::Packet::decode_for(&frame, false) {
@@ -325,6 +336,20 @@ pub fn run(data: &[u8]) {
         judged(&records),
         "the counting tracker's records"
     );
+    viewless.finish();
+    while let Some(a) = viewless.next_finished() {
+        unviewed.push(a);
+    }
+    assert_eq!(viewless.stats(), stats, "the viewless tracker's counters");
+    assert_eq!(
+        judged(&unviewed),
+        judged(&records),
+        "the viewless tracker's records"
+    );
+    let checksums = |r: &[Box<synack::track::Attempt>]| -> Vec<[u32; 2]> {
+        r.iter().map(|a| a.bad_checksums).collect()
+    };
+    assert_eq!(checksums(&unviewed), checksums(&records), "bad checksums");
     assert_eq!(tracker.live(), 0, "nothing held after the end");
     assert_eq!(records.len() as u64, stats.attempts, "each attempt once");
     let mut indices: Vec<u64> = records.iter().map(|a| a.index).collect();

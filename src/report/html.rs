@@ -495,6 +495,12 @@ impl RecordSink for ReportSink {
     fn stopped(&self) -> bool {
         false
     }
+    /// The page shows verdicts, times, counts, options and ladders (whose
+    /// notes include bad checksums), never Zeek's or Wireshark's fields or
+    /// the heuristics.
+    fn views_unread(&self) -> bool {
+        true
+    }
 }
 
 /// The ladder diagram of each pick, in order: the packets of the picked

@@ -33,8 +33,8 @@ pub struct Seg<'a> {
     pub checksum_ok: Option<bool>,
     /// The IP datagram's claimed length.
     pub ip_len: u32,
-    /// Only the verdict is wanted ([`super::TrackerConfig::counts_only`]).
-    pub counts_only: bool,
+    /// Keep Zeek's and Wireshark's views ([`super::TrackerConfig::views`]).
+    pub views: bool,
 }
 
 impl<'a> Seg<'a> {
@@ -96,9 +96,7 @@ impl Attempt {
         if s.time > self.last_time {
             self.last_time = s.time;
         }
-        if !s.counts_only {
-            self.views(s, split_off);
-        }
+        self.views(s, split_off);
 
         let syn = s.has(tcp::SYN);
         match (s.side, syn, s.has(tcp::ACK)) {
@@ -116,11 +114,9 @@ impl Attempt {
         self.track_stream(s);
     }
 
-    /// Wireshark's and Zeek's views of the segment, and its checksum.
+    /// The segment's checksum, and Wireshark's and Zeek's views of it when
+    /// they are kept.
     fn views(&mut self, s: &Seg<'_>, split_off: bool) {
-        // Wireshark does not size the segments of a fragmented datagram.
-        let ws_len = if s.fragmented { 0 } else { s.payload_len };
-        self.wireshark.update(s.time, s.flags, ws_len, split_off);
         let from_orig = s.side == self.zeek_orig;
         if s.checksum_ok == Some(false) {
             let i = s.side.idx();
@@ -128,8 +124,10 @@ impl Attempt {
                 self.push_event(s.time, s.frame, EventKind::BadChecksum { side: s.side });
             }
             self.bad_checksums[i] += 1;
-            self.zeek.bad_checksum(from_orig);
-        } else {
+            if s.views {
+                self.zeek.bad_checksum(from_orig);
+            }
+        } else if s.views {
             self.zeek.update(ZeekSegment {
                 from_orig,
                 flags: s.flags,
@@ -137,6 +135,11 @@ impl Attempt {
                 payload_len: s.payload_len,
                 window: s.window,
             });
+        }
+        if s.views {
+            // Wireshark does not size the segments of a fragmented datagram.
+            let ws_len = if s.fragmented { 0 } else { s.payload_len };
+            self.wireshark.update(s.time, s.flags, ws_len, split_off);
         }
     }
 

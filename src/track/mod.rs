@@ -80,6 +80,11 @@ pub struct TrackerConfig {
     /// caps are kept as they are, so every verdict is the one a full run
     /// gives.
     pub counts_only: bool,
+    /// Zeek's and Wireshark's views and the detector windows are not read
+    /// (the report): they are not kept. Checksums are still verified, and
+    /// every verdict is again the one a full run gives. Implied by
+    /// `counts_only`.
+    pub without_views: bool,
 }
 
 impl Default for TrackerConfig {
@@ -93,7 +98,15 @@ impl Default for TrackerConfig {
             emit: Emit::InOrder,
             detectors: heuristics::DetectorConfig::default(),
             counts_only: false,
+            without_views: false,
         }
+    }
+}
+
+impl TrackerConfig {
+    /// Are Zeek's and Wireshark's views and the detector windows kept?
+    pub fn views(&self) -> bool {
+        !(self.counts_only || self.without_views)
     }
 }
 

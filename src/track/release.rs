@@ -161,7 +161,7 @@ impl Tracker {
         if verdict == Verdict::SimultaneousOpen && a.server < a.client {
             a.swap_roles();
         }
-        if !self.cfg.counts_only {
+        if self.cfg.views() {
             self.detectors.count(&a, verdict);
         }
         match self.cfg.emit {
@@ -178,7 +178,7 @@ impl Tracker {
 
     /// The detector window's counts for a record leaving.
     fn window_facts(&self, a: &Attempt) -> WindowFacts {
-        if self.cfg.counts_only {
+        if !self.cfg.views() {
             return WindowFacts::default();
         }
         self.detectors.facts(a)

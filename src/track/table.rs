@@ -103,7 +103,7 @@ impl Tracker {
                 s.checksum_ok()
             },
             ip_len: s.ip_len(),
-            counts_only: self.cfg.counts_only,
+            views: self.cfg.views(),
         };
         let src = Endpoint::new(s.ip.src, s.tcp.src_port());
         let dst = Endpoint::new(s.ip.dst, s.tcp.dst_port());
@@ -160,7 +160,7 @@ impl Tracker {
             options: p.options(),
             checksum_ok: p.checksum_ok,
             ip_len: p.ip_len,
-            counts_only: self.cfg.counts_only,
+            views: self.cfg.views(),
         };
         self.track_segment(p.src, p.dst, &base);
     }
