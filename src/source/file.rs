@@ -495,9 +495,6 @@ impl CaptureFile {
         }
     }
 
-    // Inlined into the reading loop: the frame is then built where it is
-    // used, not written out and read back (which stalled on every frame).
-    #[inline(always)]
     fn next_legacy(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
         let offset = self.position_now();
         let Reader::Legacy {
@@ -586,10 +583,37 @@ impl CaptureFile {
             offset,
         }))
     }
+}
 
-    /// The next packet of a pcapng file.
-    #[inline(never)]
-    fn next_ng(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
+/// A 32-bit field of a pcap record header in the file's byte order.
+fn read_u32(data: &[u8], at: usize, big_endian: bool) -> u32 {
+    let b = [data[at], data[at + 1], data[at + 2], data[at + 3]];
+    if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    }
+}
+
+/// Where `part` sits in the reader's buffer that starts at address `base`.
+fn data_range(base: usize, part: &[u8]) -> (usize, usize) {
+    let start = part.as_ptr() as usize - base;
+    (start, start + part.len())
+}
+
+enum NgStep {
+    /// interface id, raw time stamp, caplen, original length, data range in the buffer
+    Packet(u32, u64, u32, u32, (usize, usize)),
+    Other,
+    End,
+}
+
+impl FrameSource for CaptureFile {
+    #[inline]
+    fn next_frame(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
+        if matches!(self.reader, Reader::Legacy { .. }) {
+            return self.next_legacy();
+        }
         loop {
             let offset = self.position_now();
             match self.ng_block()? {
@@ -640,39 +664,6 @@ impl CaptureFile {
                 }
             }
         }
-    }
-}
-
-/// A 32-bit field of a pcap record header in the file's byte order.
-fn read_u32(data: &[u8], at: usize, big_endian: bool) -> u32 {
-    let b = [data[at], data[at + 1], data[at + 2], data[at + 3]];
-    if big_endian {
-        u32::from_be_bytes(b)
-    } else {
-        u32::from_le_bytes(b)
-    }
-}
-
-/// Where `part` sits in the reader's buffer that starts at address `base`.
-fn data_range(base: usize, part: &[u8]) -> (usize, usize) {
-    let start = part.as_ptr() as usize - base;
-    (start, start + part.len())
-}
-
-enum NgStep {
-    /// interface id, raw time stamp, caplen, original length, data range in the buffer
-    Packet(u32, u64, u32, u32, (usize, usize)),
-    Other,
-    End,
-}
-
-impl FrameSource for CaptureFile {
-    #[inline]
-    fn next_frame(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
-        if matches!(self.reader, Reader::Legacy { .. }) {
-            return self.next_legacy();
-        }
-        self.next_ng()
     }
 
     fn linktype(&self) -> Linktype {
