@@ -186,7 +186,7 @@ impl Tracking {
     /// A tracker; with `threads` above one, on a thread of its own, which
     /// also judges and formats records when it can, given `reporting`.
     pub fn new(cfg: TrackerConfig, threads: u16, reporting: Option<Reporting>) -> Tracking {
-        let verify = !cfg.counts_only;
+        let verify = cfg.checksums();
         let tracker = Tracker::new(cfg);
         if threads < 2 {
             return Tracking::Here(Box::new(tracker));

@@ -104,6 +104,11 @@ impl Default for TrackerConfig {
 }
 
 impl TrackerConfig {
+    /// Are TCP checksums verified?
+    pub fn checksums(&self) -> bool {
+        !self.counts_only
+    }
+
     /// Are Zeek's and Wireshark's views and the detector windows kept?
     pub fn views(&self) -> bool {
         !(self.counts_only || self.without_views)

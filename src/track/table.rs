@@ -97,10 +97,10 @@ impl Tracker {
             dont_fragment: s.ip.dont_fragment,
             ip_ecn: s.ip.ecn,
             options: s.tcp.options(),
-            checksum_ok: if self.cfg.counts_only {
-                None
-            } else {
+            checksum_ok: if self.cfg.checksums() {
                 s.checksum_ok()
+            } else {
+                None
             },
             ip_len: s.ip_len(),
             views: self.cfg.views(),
