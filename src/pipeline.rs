@@ -264,6 +264,13 @@ impl Tracking {
         }
     }
 
+    /// A record reported: see [`Tracker::recycle`].
+    pub fn recycle(&mut self, a: Box<Attempt>) {
+        if let Tracking::Here(t) = self {
+            t.recycle(a);
+        }
+    }
+
     /// Formatted records, written: their buffers go back to be refilled.
     pub fn written(&mut self, mut f: Formatted) {
         if let Tracking::Elsewhere(r) = self {

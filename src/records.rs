@@ -349,7 +349,10 @@ fn deliver_finished<S: RecordSink>(
 ) -> Result<(), Failure> {
     while let Some(f) = tracker.next_finished() {
         match f {
-            Finished::Attempt(a) => out.deliver_attempt(&a, detectors, precision, 0)?,
+            Finished::Attempt(a) => {
+                out.deliver_attempt(&a, detectors, precision, 0)?;
+                tracker.recycle(a);
+            }
             Finished::Formatted(mut f) => {
                 out.deliver_formatted(&mut f)?;
                 tracker.written(f);

@@ -40,7 +40,14 @@ pub struct Tracker {
     /// The slot whose timeout comes next, and whether its attempt was
     /// brought into the cache too (see `warm_next_due`).
     pub(super) warming: (usize, bool),
+    /// Boxes of records already reported, for new attempts: the last one
+    /// reported is still in the cache, and no allocation is needed.
+    #[allow(clippy::vec_box)] // the boxes themselves are what is kept
+    spare: Vec<Box<Attempt>>,
 }
+
+/// Boxes kept for reuse; records leave one at a time, so a few suffice.
+const SPARE: usize = 16;
 
 impl Tracker {
     pub fn new(mut cfg: TrackerConfig) -> Tracker {
@@ -59,6 +66,14 @@ impl Tracker {
             detectors,
             stats: TrackerStats::default(),
             warming: (usize::MAX, false),
+            spare: Vec::new(),
+        }
+    }
+
+    /// A record reported and no longer needed: its box may hold a new attempt.
+    pub fn recycle(&mut self, a: Box<Attempt>) {
+        if self.spare.len() < SPARE {
+            self.spare.push(a);
         }
     }
 
@@ -239,7 +254,7 @@ impl Tracker {
         let index = self.next_index;
         self.next_index += 1;
         self.stats.attempts += 1;
-        let mut a = Box::new(Attempt::new(
+        let new = Attempt::new(
             index,
             first.frame,
             first.time,
@@ -247,7 +262,18 @@ impl Tracker {
             origin,
             client,
             server,
-        ));
+        );
+        let mut a = match self.spare.pop() {
+            Some(mut a) => {
+                // The events' buffer is kept too.
+                let mut events = std::mem::take(&mut a.events);
+                events.clear();
+                *a = new;
+                a.events = events;
+                a
+            }
+            None => Box::new(new),
+        };
         let side = if src == client {
             Side::Client
         } else {
