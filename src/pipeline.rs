@@ -41,7 +41,7 @@
 //! cannot wait for each other. Emptied batches come back to be refilled.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -180,6 +180,9 @@ pub struct Remote {
     stats: TrackerStats,
     /// Verify TCP checksums (not when only verdicts are counted).
     verify: bool,
+    /// Set when nothing more is wanted (the output was closed): the
+    /// tracking thread stops without finishing its attempts.
+    abandoned: Arc<AtomicBool>,
 }
 
 impl Tracking {
@@ -194,9 +197,11 @@ impl Tracking {
         let (to_tracker, batches) = mpsc::sync_channel::<Batch>(QUEUED);
         let (to_reader, back) = mpsc::channel::<Back>();
         let queued = Arc::new(AtomicUsize::new(0));
+        let abandoned = Arc::new(AtomicBool::new(false));
         let hand = Hand {
             reporting,
             queued: Arc::clone(&queued),
+            abandoned: Arc::clone(&abandoned),
             spare: Vec::new(),
         };
         let worker = thread::spawn(move || track(tracker, batches, to_reader, hand));
@@ -213,6 +218,7 @@ impl Tracking {
             finishing: false,
             stats: TrackerStats::default(),
             verify,
+            abandoned,
         }))
     }
 
@@ -355,6 +361,7 @@ impl Remote {
 
 impl Drop for Remote {
     fn drop(&mut self) {
+        self.abandoned.store(true, Ordering::Relaxed);
         self.to_tracker = None;
         if let Some(worker) = self.worker.take() {
             // Unread records are dropped with the channel; the thread ends.
@@ -377,6 +384,8 @@ struct Hand {
     reporting: Option<Reporting>,
     /// Batches waiting for the tracking thread.
     queued: Arc<AtomicUsize>,
+    /// See [`Remote::abandoned`].
+    abandoned: Arc<AtomicBool>,
     spare: Vec<Formatted>,
 }
 
@@ -384,9 +393,16 @@ impl Hand {
     /// The next batch to track; none once the reading side is done.
     fn next(&mut self, batches: &Receiver<Batch>) -> Option<Batch> {
         let mut batch = batches.recv().ok()?;
+        if self.abandoned() {
+            return None;
+        }
         self.queued.fetch_sub(1, Ordering::Relaxed);
         self.spare.append(&mut batch.spare);
         Some(batch)
+    }
+
+    fn abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Relaxed)
     }
 
     /// The records finished, in order, as the reading side gets them: those
@@ -483,6 +499,9 @@ fn track(
             empty: Some(batch),
         });
     }
+    if hand.abandoned() {
+        return tracker;
+    }
     tracker.finish();
     while let Some(a) = tracker.next_finished() {
         records.push(a);
@@ -540,6 +559,7 @@ mod tests {
     fn hand(selection: Selection) -> Hand {
         Hand {
             queued: Arc::new(AtomicUsize::new(0)),
+            abandoned: Arc::new(AtomicBool::new(false)),
             reporting: Some(Reporting {
                 format: Box::new(Ids),
                 detectors: DetectorConfig::default(),
@@ -616,6 +636,7 @@ mod tests {
         let mut hand = Hand {
             reporting: None,
             queued: Arc::new(AtomicUsize::new(0)),
+            abandoned: Arc::new(AtomicBool::new(false)),
             spare: Vec::new(),
         };
         let got = hand.pass(&mut attempts(3, None), Share::All);

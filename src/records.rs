@@ -330,8 +330,12 @@ fn run_one<S: RecordSink>(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    tracker.finish();
-    deliver_finished(&mut tracker, out, &detectors, precision)?;
+    // Once the output is closed (`| head`), the attempts still held are
+    // left unjudged: nobody would read them.
+    if !out.sink.stopped() {
+        tracker.finish();
+        deliver_finished(&mut tracker, out, &detectors, precision)?;
+    }
     // The `-w` file's rest and a live capture's statistics lines.
     let finished = opened.finish();
     Ok(Outcome {
