@@ -198,6 +198,10 @@ impl Tracker {
             a.window = self.window_facts(&a);
             self.ready.push_back(a);
         }
+        if !self.cfg.views() {
+            // No detector windows are kept: nothing to forget.
+            return;
+        }
         let oldest = [
             self.live.first_key_value().map(|(_, &(_, s))| s),
             self.waiting
