@@ -67,6 +67,8 @@ const BEHIND: usize = 2;
 const END_RUN: usize = 128;
 /// Emptied row buffers kept to be refilled, at most.
 const SPARE_ROWS: usize = 16;
+/// Reported records' boxes sent back with a batch, at most.
+const RECYCLED: usize = 512;
 
 /// Frames for the tracker: decoded segments, and the frames that held none.
 struct Batch {
@@ -76,6 +78,12 @@ struct Batch {
     advance: Option<Timestamp>,
     /// Formatted records written out, to be refilled.
     spare: Vec<Formatted>,
+    /// Records reported, whose boxes can hold new attempts (see
+    /// [`Tracker::recycle`]): else the tracking thread allocates every box
+    /// and the reading side frees it, each free taking the allocator's lock
+    /// of the other thread's arena.
+    #[allow(clippy::vec_box)] // the boxes themselves are what goes back
+    reported: Vec<Box<Attempt>>,
 }
 
 impl Batch {
@@ -85,6 +93,7 @@ impl Batch {
             skipped: Vec::new(),
             advance: None,
             spare: Vec::new(),
+            reported: Vec::new(),
         }
     }
 
@@ -170,6 +179,9 @@ pub struct Remote {
     ready: VecDeque<Finished>,
     /// Formatted records written out, to go back with the next batch.
     written: Vec<Formatted>,
+    /// Records reported, to go back with the next batch.
+    #[allow(clippy::vec_box)] // the boxes themselves are what goes back
+    reported: Vec<Box<Attempt>>,
     /// A batch was sent since the channel back was last read: records come
     /// back only after batches, so it is not polled after every frame.
     sent: bool,
@@ -214,6 +226,7 @@ impl Tracking {
             spare: Vec::new(),
             ready: VecDeque::new(),
             written: Vec::new(),
+            reported: Vec::new(),
             sent: false,
             finishing: false,
             stats: TrackerStats::default(),
@@ -272,8 +285,13 @@ impl Tracking {
 
     /// A record reported: see [`Tracker::recycle`].
     pub fn recycle(&mut self, a: Box<Attempt>) {
-        if let Tracking::Here(t) = self {
-            t.recycle(a);
+        match self {
+            Tracking::Here(t) => t.recycle(a),
+            Tracking::Elsewhere(r) => {
+                if !r.finishing && r.reported.len() < RECYCLED {
+                    r.reported.push(a);
+                }
+            }
         }
     }
 
@@ -317,6 +335,7 @@ impl Remote {
         let next = self.spare.pop().unwrap_or_else(Batch::new);
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.spare.append(&mut self.written);
+        batch.reported.append(&mut self.reported);
         if let Some(to_tracker) = &self.to_tracker {
             self.queued.fetch_add(1, Ordering::Relaxed);
             // Fails only if the tracking thread is gone; `finish` says why.
@@ -474,6 +493,9 @@ fn track(
 ) -> Tracker {
     let mut records = Vec::new();
     while let Some(mut batch) = hand.next(&batches) {
+        for a in batch.reported.drain(..) {
+            tracker.recycle(a);
+        }
         for p in &batch.packets {
             tracker.observe_packet(p);
             while let Some(a) = tracker.next_finished() {

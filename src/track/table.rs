@@ -46,8 +46,9 @@ pub struct Tracker {
     spare: Vec<Box<Attempt>>,
 }
 
-/// Boxes kept for reuse; records leave one at a time, so a few suffice.
-const SPARE: usize = 16;
+/// Boxes kept for reuse: records leave one at a time on one thread, and
+/// some hundreds come back with each batch from the reading thread.
+const SPARE: usize = 512;
 
 impl Tracker {
     pub fn new(mut cfg: TrackerConfig) -> Tracker {
