@@ -25,6 +25,7 @@ pub mod heuristics;
 pub mod key;
 mod machine;
 pub mod options;
+mod order;
 pub mod packet;
 mod release;
 pub mod rtt;

@@ -50,7 +50,7 @@ impl Tracker {
             self.remove_slot(n, EndReason::EndOfInput);
         }
         self.due.clear();
-        while let Some((_, a)) = self.waiting.pop_first() {
+        while let Some(a) = self.waiting.pop_first() {
             self.ready.push_back(a);
         }
     }
@@ -116,16 +116,16 @@ impl Tracker {
         // Counted once the cap is enforced: the most held between packets.
         self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
         while self.waiting.len() > self.cfg.max_waiting.max(1) {
-            let head = *self.waiting.keys().next().expect("non-empty");
-            match self.live.first_key_value() {
+            let head = self.waiting.first_index().expect("non-empty");
+            match self.live.first() {
                 // Only its window holds the head back: let it go with the
                 // counts as they are.
-                Some((&l, _)) if l > head => {
-                    let mut a = self.waiting.pop_first().expect("head").1;
+                Some((l, _, _)) if l > head => {
+                    let mut a = self.waiting.pop_first().expect("head");
                     a.window = self.window_facts(&a);
                     self.ready.push_back(a);
                 }
-                Some((_, &(n, _))) => {
+                Some((_, n, _)) => {
                     self.stats.flushed += self.remove_slot(n, EndReason::Flushed);
                 }
                 None => self.drain_waiting(),
@@ -148,7 +148,7 @@ impl Tracker {
 
     /// An attempt leaves the table.
     pub(super) fn release(&mut self, mut live: Live, reason: EndReason) {
-        self.live.remove(&live.attempt.index);
+        self.live.remove(live.attempt.index);
         if !live.reported {
             live.attempt.end_reason = Some(reason);
             self.hand_out(live.attempt);
@@ -170,7 +170,7 @@ impl Tracker {
                 self.ready.push_back(a);
             }
             Emit::InOrder => {
-                self.waiting.insert(a.index, a);
+                self.waiting.push(a);
                 self.drain_waiting();
             }
         }
@@ -188,13 +188,17 @@ impl Tracker {
     /// still live, and no live attempt began in their detector window (so the
     /// window's counts are complete).
     fn drain_waiting(&mut self) {
-        while let Some((&first, a)) = self.waiting.first_key_value() {
-            if let Some((&l, &(_, sec))) = self.live.first_key_value() {
-                if l < first || sec < self.detectors.window_end(a) {
+        while let Some(first) = self.waiting.first_index() {
+            if let Some((l, _, sec)) = self.live.first() {
+                if l < first {
+                    break;
+                }
+                let a = self.waiting.first().expect("first");
+                if sec < self.detectors.window_end(a) {
                     break;
                 }
             }
-            let (_, mut a) = self.waiting.pop_first().expect("first");
+            let mut a = self.waiting.pop_first().expect("first");
             a.window = self.window_facts(&a);
             self.ready.push_back(a);
         }
@@ -203,10 +207,8 @@ impl Tracker {
             return;
         }
         let oldest = [
-            self.live.first_key_value().map(|(_, &(_, s))| s),
-            self.waiting
-                .first_key_value()
-                .map(|(_, a)| a.first_time.sec),
+            self.live.first().map(|(_, _, s)| s),
+            self.waiting.first().map(|a| a.first_time.sec),
         ]
         .into_iter()
         .flatten()

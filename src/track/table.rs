@@ -6,13 +6,14 @@
 //! segment; the timeout queue, the live set and the bookkeeping after a
 //! segment refer to the slot by number.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::analysis;
 use super::attempt::{Attempt, EndReason, EventKind, Origin};
 use super::heuristics::Detectors;
 use super::key::{Endpoint, FlowKey, Side};
 use super::machine::Seg;
+use super::order::{LiveSet, Waiting};
 use super::packet::{payload_on_wire, Packet};
 use super::slots::{Live, Slot, Slots};
 use super::timeouts::{deadline, Timeouts, Wait};
@@ -29,10 +30,10 @@ pub struct Tracker {
     pub(super) due: Timeouts,
     /// Live attempts by index, with their slot and the second of their first
     /// packet: the oldest one holds back in-order output.
-    pub(super) live: BTreeMap<u64, (usize, i64)>,
+    pub(super) live: LiveSet,
     pub(super) next_index: u64,
     /// Finished records waiting for earlier ones (in-order output).
-    pub(super) waiting: BTreeMap<u64, Box<Attempt>>,
+    pub(super) waiting: Waiting,
     pub(super) ready: VecDeque<Box<Attempt>>,
     pub(super) now: i128,
     pub(super) detectors: Detectors,
@@ -59,9 +60,9 @@ impl Tracker {
             due: Timeouts::new(&cfg),
             cfg,
             slots: Slots::new(),
-            live: BTreeMap::new(),
+            live: LiveSet::new(),
             next_index: 0,
-            waiting: BTreeMap::new(),
+            waiting: Waiting::new(),
             ready: VecDeque::new(),
             now: i128::MIN,
             detectors,
@@ -221,7 +222,7 @@ impl Tracker {
                     reported: false,
                 },
             );
-            self.live.insert(index, (n, base.time.sec));
+            self.live.insert(index, n, base.time.sec);
             if open {
                 self.slot_mut(n).shadow = Some(old);
             } else {
@@ -311,7 +312,7 @@ impl Tracker {
             queued_at: i128::MAX,
         };
         let n = self.slots.insert(hash, slot);
-        self.live.insert(index, (n, sec));
+        self.live.insert(index, n, sec);
         self.after_packet(n);
     }
 
@@ -392,7 +393,7 @@ impl Tracker {
                 cur.ip_bytes[to] += gone.ip_bytes[from];
             }
             cur.last_time = cur.last_time.max(gone.last_time);
-            self.live.remove(&dropped.attempt.index);
+            self.live.remove(dropped.attempt.index);
             self.stats.attempts -= 1;
         } else {
             slot.shadow = Some(old);
