@@ -55,16 +55,34 @@ impl LiveSet {
             Some(last) if last.index >= index => {
                 // Not the newest (never so as the tracker numbers attempts;
                 // kept correct all the same).
-                let at = self.entries.partition_point(|x| x.index < index);
-                self.entries.insert(at, e);
+                let at = self.position(index);
+                match self.entries.get_mut(at) {
+                    // Its tombstone: live again.
+                    Some(t) if t.index == index => *t = e,
+                    _ => self.entries.insert(at, e),
+                }
             }
             _ => self.entries.push_back(e),
         }
     }
 
+    /// Where `index` is or would be.
+    fn position(&self, index: u64) -> usize {
+        // Attempts are numbered one by one and their entries stay until the
+        // front passes them: unless tombstones were swept, the entry of
+        // `index` lies that far from the front's.
+        if let Some(front) = self.entries.front() {
+            let guess = index.wrapping_sub(front.index) as usize;
+            if self.entries.get(guess).is_some_and(|e| e.index == index) {
+                return guess;
+            }
+        }
+        self.entries.partition_point(|x| x.index < index)
+    }
+
     /// The attempt `index` left; whether it was live.
     pub fn remove(&mut self, index: u64) -> bool {
-        let at = self.entries.partition_point(|x| x.index < index);
+        let at = self.position(index);
         match self.entries.get_mut(at) {
             Some(e) if e.index == index && e.slot != LEFT => e.slot = LEFT,
             _ => return false,
@@ -75,7 +93,7 @@ impl LiveSet {
         }
         // A long-lived attempt at the front keeps the tombstones behind it:
         // sweep them once they outnumber the live entries.
-        if self.entries.len() > 2 * self.live + 64 {
+        if self.entries.len() > 4 * self.live + 4096 {
             self.entries.retain(|e| e.slot != LEFT);
         }
         true
@@ -226,7 +244,46 @@ mod tests {
                 );
             }
             // Tombstones never outnumber the live entries by much.
-            assert!(live.entries.len() <= 2 * live.len() + 64);
+            assert!(live.entries.len() <= 4 * live.len() + 4096);
         }
+    }
+
+    /// An attempt live from the start keeps every later entry behind it:
+    /// their tombstones are swept, and the set still answers as the map.
+    #[test]
+    fn sweeps_tombstones_behind_a_long_lived_front() {
+        let (mut live, mut map) = (LiveSet::new(), BTreeMap::new());
+        let mut x: u64 = 9;
+        let mut next = move || crate::report::summary::xorshift64(&mut x);
+        for i in 0..60_000u64 {
+            live.insert(i, i as usize, 0);
+            map.insert(i, i as usize);
+            // Index 0 stays; nine in ten others go at once, and now and
+            // then an older one goes (or is found gone already).
+            if i > 0 && next() % 10 != 0 {
+                assert!(live.remove(i));
+                map.remove(&i);
+            }
+            if i % 100 == 99 {
+                let j = 1 + next() % i;
+                assert_eq!(live.remove(j), map.remove(&j).is_some());
+            }
+            assert!(live.entries.len() <= 4 * live.len() + 4096);
+        }
+        assert_eq!(live.len(), map.len());
+        assert!(live.len() * 5 < 60_000, "few enough live for sweeps");
+        // After sweeps, entries no longer lie at their index's distance
+        // from the front: every removal must still find its entry.
+        let keys: Vec<u64> = map.keys().copied().collect();
+        for k in keys.into_iter().rev().step_by(3) {
+            assert!(live.remove(k));
+            map.remove(&k);
+            assert_eq!(
+                live.first(),
+                map.first_key_value().map(|(&i, &n)| (i, n, 0))
+            );
+            assert_eq!(live.len(), map.len());
+        }
+        assert!(!live.remove(60_000));
     }
 }
