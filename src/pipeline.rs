@@ -68,7 +68,7 @@ const END_RUN: usize = 128;
 /// Emptied row buffers kept to be refilled, at most.
 const SPARE_ROWS: usize = 16;
 /// Reported records' boxes sent back with a batch, at most.
-const RECYCLED: usize = 512;
+const RECYCLED: usize = 256;
 
 /// Frames for the tracker: decoded segments, and the frames that held none.
 struct Batch {

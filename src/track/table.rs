@@ -49,7 +49,7 @@ pub struct Tracker {
 
 /// Boxes kept for reuse: records leave one at a time on one thread, and
 /// some hundreds come back with each batch from the reading thread.
-const SPARE: usize = 512;
+const SPARE: usize = 256;
 
 impl Tracker {
     pub fn new(mut cfg: TrackerConfig) -> Tracker {
