@@ -21,12 +21,15 @@ use crate::report::table::TableWriter;
 use crate::report::{jsonl, Record, RowFormat, Summary};
 use crate::track::{Endpoint, TrackerStats, Verdict};
 
+/// Buffered output is written once it holds this much.
+const WRITE_AT: usize = 1 << 16;
+
 /// Where records go: the chosen format, the summary.
 struct Sink {
     format: HandshakeFormat,
     summary_only: bool,
-    table: TableWriter,
-    csv: CsvWriter,
+    /// The rows of every format but Parquet.
+    rows: Option<Rows>,
     conn_log: ConnLogWriter,
     #[cfg(feature = "parquet")]
     parquet: Option<crate::report::parquet::ParquetWriter>,
@@ -44,6 +47,19 @@ enum Rows {
     Csv(CsvWriter),
     /// The rows alone: the sink writes the header before the first.
     Zeek,
+}
+
+impl Rows {
+    /// The rows of `format`; none for Parquet.
+    fn of(format: HandshakeFormat, colour: bool) -> Option<Rows> {
+        Some(match format {
+            HandshakeFormat::Table => Rows::Table(TableWriter::new(colour)),
+            HandshakeFormat::Jsonl => Rows::Jsonl,
+            HandshakeFormat::Csv => Rows::Csv(CsvWriter::new()),
+            HandshakeFormat::Zeek => Rows::Zeek,
+            HandshakeFormat::Parquet => return None,
+        })
+    }
 }
 
 impl RowFormat for Rows {
@@ -68,16 +84,29 @@ impl Sink {
         if self.summary_only {
             return;
         }
-        match self.format {
-            HandshakeFormat::Table => self.table.header(&mut self.buf),
-            HandshakeFormat::Csv => self.csv.header(&mut self.buf),
+        match &self.rows {
+            Some(Rows::Table(t)) => t.header(&mut self.buf),
+            Some(Rows::Csv(c)) => c.header(&mut self.buf),
             // Zeek's header names the first record's time: written with it.
-            HandshakeFormat::Jsonl | HandshakeFormat::Zeek | HandshakeFormat::Parquet => {}
+            Some(Rows::Jsonl | Rows::Zeek) | None => {}
+        }
+    }
+
+    /// What is kept across rows, of each record written: the summary's
+    /// counts, and the conn.log's header and closing time.
+    fn keep(&mut self, k: &Kept) {
+        if self.summarised() {
+            self.summary
+                .add_verdict(k.verdict, k.handshake_us, k.server);
+        }
+        if self.format == HandshakeFormat::Zeek && !self.summary_only {
+            self.conn_log
+                .before_row(k.first_time, k.last_time, &mut self.buf);
         }
     }
 
     fn end(&mut self, stats: &TrackerStats) -> Result<(), Failure> {
-        if self.summary_only || self.format == HandshakeFormat::Table {
+        if self.summarised() {
             if !self.summary_only {
                 self.buf.push(b'\n');
             }
@@ -102,30 +131,23 @@ impl RecordSink for Sink {
     }
 
     fn record(&mut self, r: &Record<'_>) -> Result<(), Failure> {
-        if self.summarised() {
-            self.summary.add(r);
-        }
+        self.keep(&Kept::of(r));
         if self.summary_only {
             return Ok(());
         }
-        let buf = &mut self.buf;
-        match self.format {
-            HandshakeFormat::Table => self.table.row(r, buf),
-            HandshakeFormat::Jsonl => jsonl::write(r, buf),
-            HandshakeFormat::Csv => self.csv.row(r, buf),
-            HandshakeFormat::Zeek => self.conn_log.row(r, buf),
-            HandshakeFormat::Parquet =>
-            {
-                #[cfg(feature = "parquet")]
-                if let Some(p) = self.parquet.as_mut() {
-                    p.row(r)?;
-                    if let Some(bytes) = p.take_written() {
-                        buf.extend_from_slice(&bytes);
-                    }
-                }
+        if let Some(rows) = &mut self.rows {
+            rows.row(r, &mut self.buf);
+        }
+        // Parquet's writer (made for that format alone) gathers rows into
+        // column chunks and gives back what it wrote.
+        #[cfg(feature = "parquet")]
+        if let Some(p) = self.parquet.as_mut() {
+            p.row(r)?;
+            if let Some(bytes) = p.take_written() {
+                self.buf.extend_from_slice(&bytes);
             }
         }
-        if self.buf.len() >= 1 << 16 {
+        if self.buf.len() >= WRITE_AT {
             self.out.write(&mut self.buf)?;
         }
         Ok(())
@@ -133,7 +155,7 @@ impl RecordSink for Sink {
 
     fn after_frame(&mut self, streaming: bool) -> Result<(), Failure> {
         // Streamed records are written at once; a file's in large writes.
-        if self.buf.len() >= 1 << 16 || (streaming && !self.buf.is_empty()) {
+        if self.buf.len() >= WRITE_AT || (streaming && !self.buf.is_empty()) {
             self.out.write(&mut self.buf)?;
             if streaming {
                 self.out.flush()?;
@@ -158,31 +180,16 @@ impl RecordSink for Sink {
         if self.summary_only {
             return None;
         }
-        let rows = match self.format {
-            HandshakeFormat::Table => Rows::Table(TableWriter::new(self.colour)),
-            HandshakeFormat::Jsonl => Rows::Jsonl,
-            HandshakeFormat::Csv => Rows::Csv(CsvWriter::new()),
-            HandshakeFormat::Zeek => Rows::Zeek,
-            HandshakeFormat::Parquet => return None,
-        };
-        Some(Box::new(rows))
+        Rows::of(self.format, self.colour).map(|rows| Box::new(rows) as Box<dyn RowFormat>)
     }
 
     fn formatted(&mut self, rows: &mut Vec<u8>, kept: &[Kept]) -> Result<(), Failure> {
-        let summarised = self.summarised();
         for k in kept {
-            if summarised {
-                self.summary
-                    .add_verdict(k.verdict, k.handshake_us, k.server);
-            }
-            if self.format == HandshakeFormat::Zeek {
-                self.conn_log
-                    .before_row(k.first_time, k.last_time, &mut self.buf);
-            }
+            self.keep(k);
         }
         // Large runs of rows are written as they are, after what is
         // buffered, rather than copied.
-        if rows.len() < 1 << 16 {
+        if rows.len() < WRITE_AT {
             self.buf.extend_from_slice(rows);
         } else {
             if !self.buf.is_empty() {
@@ -190,7 +197,7 @@ impl RecordSink for Sink {
             }
             self.out.write(rows)?;
         }
-        if self.buf.len() >= 1 << 16 {
+        if self.buf.len() >= WRITE_AT {
             self.out.write(&mut self.buf)?;
         }
         Ok(())
@@ -217,8 +224,7 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
     let mut sink = Sink {
         format: args.format,
         summary_only: args.summary,
-        table: TableWriter::new(colour),
-        csv: CsvWriter::new(),
+        rows: Rows::of(args.format, colour),
         conn_log: ConnLogWriter::new(),
         #[cfg(feature = "parquet")]
         parquet: (args.format == HandshakeFormat::Parquet && !args.summary)
@@ -226,7 +232,7 @@ pub fn run(args: &HandshakeArgs) -> Result<(), Failure> {
             .transpose()?,
         summary: Summary::new(),
         out: Output::to(args.output.as_deref())?,
-        buf: Vec::with_capacity(1 << 17),
+        buf: Vec::with_capacity(2 * WRITE_AT),
         colour,
     };
     let outcome = records::run(&args.input, &args.records, &mut sink)?;

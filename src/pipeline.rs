@@ -150,6 +150,18 @@ pub struct Kept {
     pub last_time: Timestamp,
 }
 
+impl Kept {
+    pub fn of(r: &Record<'_>) -> Kept {
+        Kept {
+            verdict: r.analysis.verdict,
+            handshake_us: r.analysis.rtt.handshake,
+            server: r.attempt.server,
+            first_time: r.attempt.first_time,
+            last_time: r.attempt.last_time,
+        }
+    }
+}
+
 /// What the tracking thread needs to judge, number, select and format
 /// records exactly as the reading side does.
 pub struct Reporting {
@@ -474,13 +486,7 @@ impl Reporting {
             return;
         }
         self.format.row(&r, &mut f.rows);
-        f.kept.push(Kept {
-            verdict: r.analysis.verdict,
-            handshake_us: r.analysis.rtt.handshake,
-            server: a.server,
-            first_time: a.first_time,
-            last_time: a.last_time,
-        });
+        f.kept.push(Kept::of(&r));
     }
 }
 
