@@ -92,7 +92,8 @@ impl LiveSet {
             self.entries.pop_front();
         }
         // A long-lived attempt at the front keeps the tombstones behind it:
-        // sweep them once they outnumber the live entries.
+        // sweep them once the queue is four times the live entries, and
+        // some thousand more (a sweep is a pass over the whole queue).
         if self.entries.len() > 4 * self.live + 4096 {
             self.entries.retain(|e| e.slot != LEFT);
         }
