@@ -47,6 +47,17 @@ const VARIANTS: &[&[&str]] = &[
     &["-c", "5000", "--max-live", "50"],
 ];
 
+/// The generator's mix of the benchmark captures.
+const DEFAULT_MIX: &str =
+    "established=70,refused=8,unanswered=5,half_open=3,nmap=6,hping3=2,flood=6";
+
+/// A fresh directory of this test process for `tag`'s captures.
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("synack-threads-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 fn same_output(path: &Path, variant: &[&str], threads: &str) {
     let p = path.to_string_lossy();
     let run = |extra: &[&str]| {
@@ -96,21 +107,10 @@ fn write_capture(dir: &Path, name: &str, mix: &str, format: Format, seed: u64) -
 
 #[test]
 fn generated_captures_come_out_the_same_with_threads() {
-    let dir = std::env::temp_dir().join(format!("synack-threads-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = scratch("mixes");
     let captures = [
-        (
-            "default.pcap",
-            "established=70,refused=8,unanswered=5,half_open=3,nmap=6,hping3=2,flood=6",
-            Format::Pcap,
-            21,
-        ),
-        (
-            "default.pcapng",
-            "established=70,refused=8,unanswered=5,half_open=3,nmap=6,hping3=2,flood=6",
-            Format::Pcapng,
-            22,
-        ),
+        ("default.pcap", DEFAULT_MIX, Format::Pcap, 21),
+        ("default.pcapng", DEFAULT_MIX, Format::Pcapng, 22),
         (
             "failing.pcap",
             "established=20,refused=20,unanswered=20,half_open=20,nmap=10,hping3=10",
@@ -147,15 +147,8 @@ fn every_corpus_capture_comes_out_the_same_with_threads() {
 /// Big enough that the records of one run are formatted on both threads.
 #[test]
 fn a_large_capture_comes_out_the_same_with_threads() {
-    let dir = std::env::temp_dir().join(format!("synack-threads-large-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = write_capture(
-        &dir,
-        "large.pcap",
-        "established=70,refused=8,unanswered=5,half_open=3,nmap=6,hping3=2,flood=6",
-        Format::Pcap,
-        26,
-    );
+    let dir = scratch("large");
+    let path = write_capture(&dir, "large.pcap", DEFAULT_MIX, Format::Pcap, 26);
     for format in ["jsonl", "csv", "table", "zeek"] {
         same_output(&path, &["--format", format], "2");
     }
@@ -166,8 +159,7 @@ fn a_large_capture_comes_out_the_same_with_threads() {
 /// `-w` saves the same packets, and the records are the same.
 #[test]
 fn saving_comes_out_the_same_with_threads() {
-    let dir = std::env::temp_dir().join(format!("synack-threads-save-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = scratch("save");
     let path = write_capture(
         &dir,
         "save.pcapng",
@@ -200,8 +192,7 @@ fn saving_comes_out_the_same_with_threads() {
 /// quietly, as with one thread.
 #[test]
 fn a_closed_output_stops_quietly_with_threads() {
-    let dir = std::env::temp_dir().join(format!("synack-threads-pipe-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = scratch("pipe");
     let path = write_capture(
         &dir,
         "pipe.pcap",

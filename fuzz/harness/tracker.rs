@@ -18,7 +18,7 @@ use std::time::Duration;
 use synack::report::packets::{CapturedFrame, PacketCollector};
 use synack::source::{Frame, Linktype, Precision, Timestamp};
 use synack::track::heuristics::DetectorConfig;
-use synack::track::{Emit, Tracker, TrackerConfig, TrackerStats};
+use synack::track::{Attempt, Emit, Tracker, TrackerConfig, TrackerStats};
 use synack::wire::internet_checksum;
 
 /// The fuzz input, read front to back; zeros once it runs out.
@@ -276,22 +276,16 @@ pub fn run(data: &[u8]) {
         };
         tracker.observe(&frame);
         viewless.observe(&frame);
-        while let Some(a) = viewless.next_finished() {
-            unviewed.push(a);
-        }
+        drain(&mut viewless, &mut unviewed);
         // Through an owned packet, as the tracking thread of --threads
         // gets it: the two paths must agree too.
         match synack::track::Packet::decode_for(&frame, false) {
             Ok(p) => counting.observe_packet(&p),
             Err(skip) => counting.count_skipped(skip, 1),
         }
-        while let Some(a) = counting.next_finished() {
-            counted.push(a);
-        }
+        drain(&mut counting, &mut counted);
         frames.push(CapturedFrame::from_frame(&frame));
-        while let Some(a) = tracker.next_finished() {
-            records.push(a);
-        }
+        drain(&mut tracker, &mut records);
         let stats = tracker.stats();
         assert!(tracker.live() <= max_live, "{} live", tracker.live());
         assert!(stats.peak_live <= max_live as u64);
@@ -310,45 +304,12 @@ pub fn run(data: &[u8]) {
         assert!(records.len() as u64 <= stats.attempts);
     }
     tracker.finish();
-    while let Some(a) = tracker.next_finished() {
-        records.push(a);
-    }
+    drain(&mut tracker, &mut records);
     let stats = tracker.stats();
-    counting.finish();
-    while let Some(a) = counting.next_finished() {
-        counted.push(a);
-    }
-    assert_eq!(counting.stats(), stats, "the counting tracker's counters");
-    let judged = |r: &[Box<synack::track::Attempt>]| -> Vec<_> {
-        r.iter()
-            .map(|a| {
-                (
-                    a.index,
-                    synack::track::analysis::verdict(a),
-                    synack::track::rtt::handshake_time(a).map(f64::to_bits),
-                    a.server,
-                )
-            })
-            .collect()
-    };
-    assert_eq!(
-        judged(&counted),
-        judged(&records),
-        "the counting tracker's records"
-    );
-    viewless.finish();
-    while let Some(a) = viewless.next_finished() {
-        unviewed.push(a);
-    }
-    assert_eq!(viewless.stats(), stats, "the viewless tracker's counters");
-    assert_eq!(
-        judged(&unviewed),
-        judged(&records),
-        "the viewless tracker's records"
-    );
-    let checksums = |r: &[Box<synack::track::Attempt>]| -> Vec<[u32; 2]> {
-        r.iter().map(|a| a.bad_checksums).collect()
-    };
+    agrees("counting", &mut counting, &mut counted, stats, &records);
+    agrees("viewless", &mut viewless, &mut unviewed, stats, &records);
+    let checksums =
+        |r: &[Box<Attempt>]| -> Vec<[u32; 2]> { r.iter().map(|a| a.bad_checksums).collect() };
     assert_eq!(checksums(&unviewed), checksums(&records), "bad checksums");
     assert_eq!(tracker.live(), 0, "nothing held after the end");
     assert_eq!(records.len() as u64, stats.attempts, "each attempt once");
@@ -386,5 +347,45 @@ pub fn run(data: &[u8]) {
         precision,
         &detectors,
         Some(slow),
+    );
+}
+
+/// Every record `t` has finished, onto `into`.
+#[allow(clippy::vec_box)] // the tracker hands out boxes
+fn drain(t: &mut Tracker, into: &mut Vec<Box<Attempt>>) {
+    while let Some(a) = t.next_finished() {
+        into.push(a);
+    }
+}
+
+/// Another tracker over the same frames, finished: the full tracker's
+/// counters, and its records' verdicts, handshake times and servers.
+#[allow(clippy::vec_box)] // the tracker hands out boxes
+fn agrees(
+    name: &str,
+    other: &mut Tracker,
+    theirs: &mut Vec<Box<Attempt>>,
+    stats: TrackerStats,
+    records: &[Box<Attempt>],
+) {
+    other.finish();
+    drain(other, theirs);
+    assert_eq!(other.stats(), stats, "the {name} tracker's counters");
+    let judged = |r: &[Box<Attempt>]| -> Vec<_> {
+        r.iter()
+            .map(|a| {
+                (
+                    a.index,
+                    synack::track::analysis::verdict(a),
+                    synack::track::rtt::handshake_time(a).map(f64::to_bits),
+                    a.server,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        judged(theirs),
+        judged(records),
+        "the {name} tracker's records"
     );
 }
