@@ -13,6 +13,8 @@ pub fn time_text(t: Timestamp, p: Precision) -> String {
     // Written by hand: every record has several times, and the formatting
     // machinery (on 128-bit numbers at that) cost more than the rest.
     let mut out = String::with_capacity(24);
+    // Seconds as 64 bits when they fit (always, but for a crafted time):
+    // itoa's 128-bit path is the slow one.
     match i64::try_from(sec) {
         Ok(sec) => out.push_str(itoa::Buffer::new().format(sec)),
         Err(_) => out.push_str(itoa::Buffer::new().format(sec)),
