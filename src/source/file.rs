@@ -438,19 +438,8 @@ impl CaptureFile {
                                     "block of type 2 in pcapng dump file is too short".into(),
                                 ));
                             }
-                            let rd = |o: usize| {
-                                let b = [d[o], d[o + 1], d[o + 2], d[o + 3]];
-                                if *big_endian {
-                                    u32::from_be_bytes(b)
-                                } else {
-                                    u32::from_le_bytes(b)
-                                }
-                            };
-                            let if_id = if *big_endian {
-                                u16::from_be_bytes([d[0], d[1]])
-                            } else {
-                                u16::from_le_bytes([d[0], d[1]])
-                            } as u32;
+                            let rd = |o: usize| u32_at(d, o, *big_endian);
+                            let if_id = u32::from(u16_at(d, 0, *big_endian));
                             let ts = ((rd(4) as u64) << 32) | rd(8) as u64;
                             let caplen = rd(12);
                             let len = rd(16);
@@ -522,7 +511,7 @@ impl CaptureFile {
         let caplen = loop {
             let data = reader.data();
             if data.len() >= hdr {
-                break read_u32(data, 8, *big_endian);
+                break u32_at(data, 8, *big_endian);
             }
             if reader.reader_exhausted() {
                 if data.is_empty() {
@@ -566,7 +555,7 @@ impl CaptureFile {
         // is read in place: the parser's generic block construction cost
         // more per packet than the rest of reading.
         let record = &reader.data()[..need];
-        let field = |at: usize| read_u32(record, at, *big_endian);
+        let field = |at: usize| u32_at(record, at, *big_endian);
         let (ts_sec, raw_frac, origlen) =
             (field(0) as i32 as i64, field(4) as i32 as i64, field(12));
         self.pending = need;
@@ -585,13 +574,25 @@ impl CaptureFile {
     }
 }
 
-/// A 32-bit field of a pcap record header in the file's byte order.
-fn read_u32(data: &[u8], at: usize, big_endian: bool) -> u32 {
-    let b = [data[at], data[at + 1], data[at + 2], data[at + 3]];
+/// A 16-bit field at `at` in a capture file's byte order.
+#[inline]
+pub(super) fn u16_at(b: &[u8], at: usize, big_endian: bool) -> u16 {
+    let v = [b[at], b[at + 1]];
     if big_endian {
-        u32::from_be_bytes(b)
+        u16::from_be_bytes(v)
     } else {
-        u32::from_le_bytes(b)
+        u16::from_le_bytes(v)
+    }
+}
+
+/// A 32-bit field at `at` in a capture file's byte order.
+#[inline]
+pub(super) fn u32_at(b: &[u8], at: usize, big_endian: bool) -> u32 {
+    let v = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    if big_endian {
+        u32::from_be_bytes(v)
+    } else {
+        u32::from_le_bytes(v)
     }
 }
 

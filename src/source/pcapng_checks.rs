@@ -4,28 +4,12 @@
 //! With them a damaged file is refused where tcpdump refuses it, with
 //! tcpdump's message.
 
+use super::file::{u16_at, u32_at};
+
 /// The pcapng option codes libpcap reads in an Interface Description Block.
 const OPT_ENDOFOPT: u16 = 0;
 const IF_TSRESOL: u16 = 9;
 const IF_TSOFFSET: u16 = 14;
-
-fn u16_at(b: &[u8], at: usize, big_endian: bool) -> u16 {
-    let v = [b[at], b[at + 1]];
-    if big_endian {
-        u16::from_be_bytes(v)
-    } else {
-        u16::from_le_bytes(v)
-    }
-}
-
-fn u32_at(b: &[u8], at: usize, big_endian: bool) -> u32 {
-    let v = [b[at], b[at + 1], b[at + 2], b[at + 3]];
-    if big_endian {
-        u32::from_be_bytes(v)
-    } else {
-        u32::from_le_bytes(v)
-    }
-}
 
 /// Check one block, `block` being all of it (header, body, trailer; its
 /// length at least 12 and a multiple of 4, as the caller checked).
