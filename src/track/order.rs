@@ -1,63 +1,81 @@
-//! The two orders in which attempts leave: the live attempts by index (the
-//! oldest holds back in-order output), and the finished records waiting for
-//! it, also by index.
+//! The order in which attempts leave: by index. The live attempts hold back
+//! in-order output; the finished records wait behind the oldest of them.
 //!
-//! Both were ordered maps. Attempts are numbered as they begin, so a new
-//! live attempt always has the highest index, and waiting records always
-//! leave lowest first: a sorted queue and a binary heap give the same order
-//! without a tree's node walks on every attempt.
+//! Attempts are numbered as they begin, so a new one always has the highest
+//! index and records always leave lowest first: one queue sorted by index
+//! holds both, each entry live, waiting with its record, or left. The
+//! records whose turn has come are the waiting entries at its front: no
+//! ordered map's node walks and no heap's sift on every attempt.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use super::attempt::Attempt;
 
-/// The live attempts: index, slot and the second of the first packet, in
-/// order of index.
-pub(super) struct LiveSet {
-    /// Sorted by index; an entry whose attempt left is a tombstone until it
-    /// reaches the front or the queue is compacted.
-    entries: VecDeque<LiveEntry>,
+/// Live attempts and waiting records, in order of index.
+pub(super) struct Pending {
+    /// Sorted by index; an entry that left without a record to wait stays
+    /// (as `Left`) until it reaches the front or the queue is compacted.
+    entries: VecDeque<Entry>,
     live: usize,
+    waiting: usize,
+    /// No entry before this index is live; the first live entry is found
+    /// from here. It only moves forward: a live entry never comes back.
+    first_live: u64,
 }
 
-#[derive(Clone, Copy)]
-struct LiveEntry {
+struct Entry {
     index: u64,
-    slot: u32,
+    /// The second of the attempt's first packet.
     sec: i64,
+    state: State,
 }
 
-/// The slot of a tombstone.
-const LEFT: u32 = u32::MAX;
+enum State {
+    /// In the table, in this slot.
+    Live(u32),
+    /// Finished, its record waiting for the earlier attempts.
+    Waiting(Box<Attempt>),
+    /// Gone without a record to wait (handed out already, or dropped).
+    Left,
+}
 
-impl LiveSet {
-    pub fn new() -> LiveSet {
-        LiveSet {
+impl Pending {
+    pub fn new() -> Pending {
+        Pending {
             entries: VecDeque::new(),
             live: 0,
+            waiting: 0,
+            first_live: 0,
         }
     }
 
+    /// Live attempts.
     pub fn len(&self) -> usize {
         self.live
     }
 
-    /// A new live attempt (its index is not already live).
+    /// Records waiting.
+    pub fn waiting(&self) -> usize {
+        self.waiting
+    }
+
+    /// A new live attempt (its index is not already in the queue).
     pub fn insert(&mut self, index: u64, slot: usize, sec: i64) {
-        let e = LiveEntry {
+        let e = Entry {
             index,
-            slot: u32::try_from(slot).expect("slot numbers are 32-bit"),
             sec,
+            state: State::Live(u32::try_from(slot).expect("slot numbers are 32-bit")),
         };
         self.live += 1;
+        if self.live == 1 || index < self.first_live {
+            self.first_live = index;
+        }
         match self.entries.back() {
             Some(last) if last.index >= index => {
                 // Not the newest (never so as the tracker numbers attempts;
                 // kept correct all the same).
                 let at = self.position(index);
                 match self.entries.get_mut(at) {
-                    // Its tombstone: live again.
                     Some(t) if t.index == index => *t = e,
                     _ => self.entries.insert(at, e),
                 }
@@ -69,7 +87,7 @@ impl LiveSet {
     /// Where `index` is or would be.
     fn position(&self, index: u64) -> usize {
         // Attempts are numbered one by one and their entries stay until the
-        // front passes them: unless tombstones were swept, the entry of
+        // front passes them: unless the queue was compacted, the entry of
         // `index` lies that far from the front's.
         if let Some(front) = self.entries.front() {
             let guess = index.wrapping_sub(front.index) as usize;
@@ -80,88 +98,105 @@ impl LiveSet {
         self.entries.partition_point(|x| x.index < index)
     }
 
-    /// The attempt `index` left; whether it was live.
-    pub fn remove(&mut self, index: u64) -> bool {
+    /// The live attempt `index` left; its record waits for the earlier ones
+    /// when one is given. If `index` was not live, nothing changes and the
+    /// record comes back.
+    pub fn leave(
+        &mut self,
+        index: u64,
+        record: Option<Box<Attempt>>,
+    ) -> Result<(), Option<Box<Attempt>>> {
         let at = self.position(index);
-        match self.entries.get_mut(at) {
-            Some(e) if e.index == index && e.slot != LEFT => e.slot = LEFT,
-            _ => return false,
-        }
+        let Some(e) = self
+            .entries
+            .get_mut(at)
+            .filter(|e| e.index == index && matches!(e.state, State::Live(_)))
+        else {
+            return Err(record);
+        };
+        e.state = match record {
+            Some(a) => {
+                self.waiting += 1;
+                State::Waiting(a)
+            }
+            None => State::Left,
+        };
         self.live -= 1;
-        while self.entries.front().is_some_and(|e| e.slot == LEFT) {
+        if index == self.first_live {
+            self.advance_first_live(at);
+        }
+        self.pop_left();
+        // A long-lived attempt at the front keeps the entries behind it:
+        // sweep those that left once the queue is four times the entries
+        // still needed, and some thousand more (a sweep is a pass over the
+        // whole queue).
+        if self.entries.len() > 4 * (self.live + self.waiting) + 4096 {
+            self.entries.retain(|e| !matches!(e.state, State::Left));
+        }
+        Ok(())
+    }
+
+    /// The first live entry is past position `at` now.
+    fn advance_first_live(&mut self, at: usize) {
+        let next = self
+            .entries
+            .range(at..)
+            .find(|e| matches!(e.state, State::Live(_)));
+        self.first_live = match next {
+            Some(e) => e.index,
+            None => self.entries.back().map_or(0, |e| e.index + 1),
+        };
+    }
+
+    fn pop_left(&mut self) {
+        while self
+            .entries
+            .front()
+            .is_some_and(|e| matches!(e.state, State::Left))
+        {
             self.entries.pop_front();
         }
-        // A long-lived attempt at the front keeps the tombstones behind it:
-        // sweep them once the queue is four times the live entries, and
-        // some thousand more (a sweep is a pass over the whole queue).
-        if self.entries.len() > 4 * self.live + 4096 {
-            self.entries.retain(|e| e.slot != LEFT);
-        }
-        true
     }
 
     /// The live attempt with the lowest index: (index, slot, second).
     pub fn first(&self) -> Option<(u64, usize, i64)> {
-        // The front is never a tombstone.
-        self.entries
-            .front()
-            .map(|e| (e.index, e.slot as usize, e.sec))
-    }
-}
-
-/// Finished records waiting for earlier attempts, lowest index first.
-pub(super) struct Waiting {
-    heap: BinaryHeap<Reverse<ByIndex>>,
-}
-
-/// The index is kept beside the box: comparing through the box would read
-/// a cold attempt at every step of the heap.
-struct ByIndex(u64, Box<Attempt>);
-
-impl PartialEq for ByIndex {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}
-impl Eq for ByIndex {}
-impl PartialOrd for ByIndex {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for ByIndex {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.cmp(&other.0)
-    }
-}
-
-impl Waiting {
-    pub fn new() -> Waiting {
-        Waiting {
-            heap: BinaryHeap::new(),
+        if self.live == 0 {
+            return None;
+        }
+        let e = &self.entries[self.position(self.first_live)];
+        match e.state {
+            State::Live(slot) => Some((e.index, slot as usize, e.sec)),
+            _ => unreachable!("the first live entry is live"),
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.heap.len()
+    /// The waiting record at the front: every earlier attempt has left.
+    pub fn front_waiting(&self) -> Option<&Attempt> {
+        match &self.entries.front()?.state {
+            State::Waiting(a) => Some(a),
+            _ => None,
+        }
     }
 
-    pub fn push(&mut self, a: Box<Attempt>) {
-        self.heap.push(Reverse(ByIndex(a.index, a)));
+    /// Take the waiting record at the front.
+    pub fn pop_waiting(&mut self) -> Option<Box<Attempt>> {
+        self.front_waiting()?;
+        let Some(Entry {
+            state: State::Waiting(a),
+            ..
+        }) = self.entries.pop_front()
+        else {
+            unreachable!("the front is waiting")
+        };
+        self.waiting -= 1;
+        self.pop_left();
+        Some(a)
     }
 
-    /// The lowest index waiting.
-    pub fn first_index(&self) -> Option<u64> {
-        self.heap.peek().map(|Reverse(ByIndex(i, _))| *i)
-    }
-
-    /// The record with the lowest index.
-    pub fn first(&self) -> Option<&Attempt> {
-        self.heap.peek().map(|Reverse(ByIndex(_, a))| &**a)
-    }
-
-    pub fn pop_first(&mut self) -> Option<Box<Attempt>> {
-        self.heap.pop().map(|Reverse(ByIndex(_, a))| a)
+    /// The second of the first packet of the attempt with the lowest index
+    /// still pending, live or waiting.
+    pub fn oldest_sec(&self) -> Option<i64> {
+        self.entries.front().map(|e| e.sec)
     }
 }
 
@@ -188,103 +223,174 @@ mod tests {
         ))
     }
 
-    /// Random operations on both orders and on the ordered maps they
-    /// replace: the same answers throughout.
+    /// The model: each index not yet at the front's left, live (slot,
+    /// second) or waiting (second), in an ordered map.
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum Model {
+        Live(usize, i64),
+        Waiting(i64),
+    }
+
+    fn check(p: &Pending, model: &BTreeMap<u64, Model>) {
+        let live = model.values().filter(|m| matches!(m, Model::Live(..)));
+        assert_eq!(p.len(), live.count());
+        assert_eq!(p.waiting(), model.len() - p.len());
+        let first = model.iter().find_map(|(&i, m)| match *m {
+            Model::Live(n, s) => Some((i, n, s)),
+            Model::Waiting(_) => None,
+        });
+        assert_eq!(p.first(), first);
+        let front = model.first_key_value();
+        assert_eq!(
+            p.front_waiting().map(|a| a.index),
+            front
+                .filter(|(_, m)| matches!(m, Model::Waiting(_)))
+                .map(|(&i, _)| i)
+        );
+        assert_eq!(
+            p.oldest_sec(),
+            front.map(|(_, m)| match *m {
+                Model::Live(_, s) | Model::Waiting(s) => s,
+            })
+        );
+    }
+
+    /// Random operations on the queue and on an ordered map: the same
+    /// answers throughout.
     #[test]
-    fn agree_with_ordered_maps() {
+    fn agrees_with_an_ordered_map() {
         let mut x: u64 = 5;
         let mut next = move || crate::report::summary::xorshift64(&mut x);
         for round in 0..40 {
-            let (mut live, mut live_map) = (LiveSet::new(), BTreeMap::new());
-            let (mut waiting, mut waiting_map) = (Waiting::new(), BTreeMap::new());
+            let (mut p, mut model) = (Pending::new(), BTreeMap::new());
             let mut index = 0u64;
             for _ in 0..2_000 {
                 match next() % 8 {
                     0..=2 => {
                         let (slot, sec) = ((next() % 1000) as usize, (next() % 50) as i64);
-                        live.insert(index, slot, sec);
-                        live_map.insert(index, (slot, sec));
+                        p.insert(index, slot, sec);
+                        model.insert(index, Model::Live(slot, sec));
                         index += 1;
                     }
-                    3..=4 if index > 0 => {
+                    3..=5 if index > 0 => {
                         // Mostly live ones; sometimes one that is not.
-                        let i = next() % index;
-                        assert_eq!(live.remove(i), live_map.remove(&i).is_some());
-                    }
-                    5 if index > 0 => {
-                        let i = next() % (index + 3);
-                        if let std::collections::btree_map::Entry::Vacant(v) = waiting_map.entry(i)
-                        {
-                            v.insert(());
-                            waiting.push(attempt(i));
+                        let i = next() % (index + 2);
+                        let wait = next() % 3 != 0;
+                        let record = wait.then(|| attempt(i));
+                        let was = model.get(&i).copied();
+                        let got = p.leave(i, record);
+                        match was {
+                            Some(Model::Live(_, s)) => {
+                                assert!(got.is_ok());
+                                if wait {
+                                    model.insert(i, Model::Waiting(s));
+                                } else {
+                                    model.remove(&i);
+                                }
+                            }
+                            // Not live: a record given comes back.
+                            _ => assert_eq!(
+                                got.err().map(|a| a.map(|a| a.index)),
+                                Some(wait.then_some(i))
+                            ),
                         }
                     }
                     6 => {
-                        let got = waiting.pop_first().map(|a| a.index);
-                        assert_eq!(got, waiting_map.pop_first().map(|(i, _)| i));
+                        let front = model
+                            .first_key_value()
+                            .filter(|(_, m)| matches!(m, Model::Waiting(_)))
+                            .map(|(&i, _)| i);
+                        assert_eq!(p.pop_waiting().map(|a| a.index), front);
+                        if let Some(i) = front {
+                            model.remove(&i);
+                        }
                     }
                     _ if round % 2 == 0 && index > 0 => {
                         // Out of order now and then (an index used before).
                         let i = index.saturating_sub(1 + next() % 5);
-                        if let std::collections::btree_map::Entry::Vacant(v) = live_map.entry(i) {
-                            v.insert((7, 3));
-                            live.insert(i, 7, 3);
+                        if let std::collections::btree_map::Entry::Vacant(v) = model.entry(i) {
+                            // Only one that already left the queue's front or
+                            // its compaction can be revived so; both agree.
+                            v.insert(Model::Live(7, 3));
+                            p.insert(i, 7, 3);
                         }
                     }
                     _ => {}
                 }
-                assert_eq!(live.len(), live_map.len());
-                assert_eq!(
-                    live.first(),
-                    live_map.first_key_value().map(|(&i, &(n, s))| (i, n, s))
-                );
-                assert_eq!(waiting.len(), waiting_map.len());
-                assert_eq!(
-                    waiting.first().map(|a| a.index),
-                    waiting_map.first_key_value().map(|(&i, _)| i)
-                );
+                // The front's records leave once no live attempt is before them.
+                while model
+                    .first_key_value()
+                    .is_some_and(|(_, m)| matches!(m, Model::Waiting(_)))
+                    && next() % 2 == 0
+                {
+                    let (i, _) = model.pop_first().expect("front");
+                    assert_eq!(p.pop_waiting().map(|a| a.index), Some(i));
+                }
+                check(&p, &model);
             }
-            // Tombstones never outnumber the live entries by much.
-            assert!(live.entries.len() <= 4 * live.len() + 4096);
+            // Entries that left never outnumber the rest by much.
+            assert!(p.entries.len() <= 4 * model.len() + 4096);
         }
     }
 
     /// An attempt live from the start keeps every later entry behind it:
-    /// their tombstones are swept, and the set still answers as the map.
+    /// those that left are swept, and the queue still answers as the map.
     #[test]
-    fn sweeps_tombstones_behind_a_long_lived_front() {
-        let (mut live, mut map) = (LiveSet::new(), BTreeMap::new());
+    fn sweeps_behind_a_long_lived_front() {
+        let (mut p, mut model) = (Pending::new(), BTreeMap::new());
         let mut x: u64 = 9;
         let mut next = move || crate::report::summary::xorshift64(&mut x);
         for i in 0..60_000u64 {
-            live.insert(i, i as usize, 0);
-            map.insert(i, i as usize);
-            // Index 0 stays; nine in ten others go at once, and now and
-            // then an older one goes (or is found gone already).
+            p.insert(i, i as usize, 0);
+            model.insert(i, Model::Live(i as usize, 0));
+            // Index 0 stays; nine in ten others go at once (one in a
+            // hundred leaving a record to wait), and now and then an older
+            // one goes (or is found gone already).
             if i > 0 && next() % 10 != 0 {
-                assert!(live.remove(i));
-                map.remove(&i);
+                let wait = next() % 100 == 0;
+                assert!(p.leave(i, wait.then(|| attempt(i))).is_ok());
+                if wait {
+                    model.insert(i, Model::Waiting(0));
+                } else {
+                    model.remove(&i);
+                }
             }
             if i % 100 == 99 {
                 let j = 1 + next() % i;
-                assert_eq!(live.remove(j), map.remove(&j).is_some());
+                let live = matches!(model.get(&j), Some(Model::Live(..)));
+                assert_eq!(p.leave(j, None).is_ok(), live);
+                if live {
+                    model.remove(&j);
+                }
             }
-            assert!(live.entries.len() <= 4 * live.len() + 4096);
+            assert!(p.entries.len() <= 4 * model.len() + 4096);
         }
-        assert_eq!(live.len(), map.len());
-        assert!(live.len() * 5 < 60_000, "few enough live for sweeps");
+        check(&p, &model);
+        assert!(p.len() * 5 < 60_000, "few enough live for sweeps");
         // After sweeps, entries no longer lie at their index's distance
-        // from the front: every removal must still find its entry.
-        let keys: Vec<u64> = map.keys().copied().collect();
+        // from the front: every departure must still find its entry.
+        let keys: Vec<u64> = model
+            .iter()
+            .filter(|(&i, m)| i > 0 && matches!(m, Model::Live(..)))
+            .map(|(&i, _)| i)
+            .collect();
         for k in keys.into_iter().rev().step_by(3) {
-            assert!(live.remove(k));
-            map.remove(&k);
-            assert_eq!(
-                live.first(),
-                map.first_key_value().map(|(&i, &n)| (i, n, 0))
-            );
-            assert_eq!(live.len(), map.len());
+            assert!(p.leave(k, None).is_ok());
+            model.remove(&k);
+            check(&p, &model);
         }
-        assert!(!live.remove(60_000));
+        assert!(p.leave(60_000, None).is_err());
+        // The front leaves last: every record behind it comes out in order.
+        assert!(p.leave(0, None).is_ok());
+        model.remove(&0);
+        while let Some((&i, m)) = model.first_key_value() {
+            match m {
+                Model::Waiting(_) => assert_eq!(p.pop_waiting().map(|a| a.index), Some(i)),
+                Model::Live(..) => assert!(p.leave(i, None).is_ok()),
+            }
+            model.remove(&i);
+            check(&p, &model);
+        }
+        assert!(p.entries.is_empty());
     }
 }

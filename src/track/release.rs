@@ -50,7 +50,7 @@ impl Tracker {
             self.remove_slot(n, EndReason::EndOfInput);
         }
         self.due.clear();
-        while let Some(a) = self.waiting.pop_first() {
+        while let Some(a) = self.pending.pop_waiting() {
             self.ready.push_back(a);
         }
     }
@@ -95,7 +95,7 @@ impl Tracker {
     /// Keep within the caps: evict the longest-idle slot, flush the attempt
     /// that holds back in-order output.
     pub(super) fn enforce_caps(&mut self) {
-        while self.live.len() > self.cfg.max_live.max(1) {
+        while self.pending.len() > self.cfg.max_live.max(1) {
             let Some(due) = self.due.pop_longest_idle() else {
                 break;
             };
@@ -114,21 +114,18 @@ impl Tracker {
             self.stats.evicted += self.remove_slot(due.slot, EndReason::Evicted);
         }
         // Counted once the cap is enforced: the most held between packets.
-        self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
-        while self.waiting.len() > self.cfg.max_waiting.max(1) {
-            let head = self.waiting.first_index().expect("non-empty");
-            match self.live.first() {
-                // Only its window holds the head back: let it go with the
-                // counts as they are.
-                Some((l, _, _)) if l > head => {
-                    let mut a = self.waiting.pop_first().expect("head");
-                    a.window = self.window_facts(&a);
-                    self.ready.push_back(a);
-                }
-                Some((_, n, _)) => {
-                    self.stats.flushed += self.remove_slot(n, EndReason::Flushed);
-                }
-                None => self.drain_waiting(),
+        self.stats.peak_live = self.stats.peak_live.max(self.pending.len() as u64);
+        while self.pending.waiting() > self.cfg.max_waiting.max(1) {
+            if self.pending.front_waiting().is_some() {
+                // Only the window of a live attempt holds it back: let it go
+                // with the counts as they are.
+                let mut a = self.pending.pop_waiting().expect("front");
+                a.window = self.window_facts(&a);
+                self.ready.push_back(a);
+            } else {
+                // The front is the oldest live attempt.
+                let (_, n, _) = self.pending.first().expect("a live attempt at the front");
+                self.stats.flushed += self.remove_slot(n, EndReason::Flushed);
             }
         }
     }
@@ -148,15 +145,35 @@ impl Tracker {
 
     /// An attempt leaves the table.
     pub(super) fn release(&mut self, mut live: Live, reason: EndReason) {
-        self.live.remove(live.attempt.index);
-        if !live.reported {
+        let index = live.attempt.index;
+        if live.reported {
+            let _ = self.pending.leave(index, None);
+        } else if self.cfg.emit == Emit::WhenFinal {
+            let _ = self.pending.leave(index, None);
             live.attempt.end_reason = Some(reason);
             self.hand_out(live.attempt);
+        } else {
+            live.attempt.end_reason = Some(reason);
+            let a = self.judge(live.attempt);
+            if let Err(Some(mut a)) = self.pending.leave(index, Some(a)) {
+                // Not live (never so): it has nothing to wait for.
+                a.window = self.window_facts(&a);
+                self.ready.push_back(a);
+            }
         }
         self.drain_waiting();
     }
 
-    pub(super) fn hand_out(&mut self, mut a: Box<Attempt>) {
+    /// A record leaves at once, not in order (live capture).
+    pub(super) fn hand_out(&mut self, a: Box<Attempt>) {
+        let mut a = self.judge(a);
+        a.window = self.window_facts(&a);
+        self.ready.push_back(a);
+    }
+
+    /// Count a finished record in the detector windows; a simultaneous open
+    /// is told from the lower endpoint's side.
+    fn judge(&mut self, mut a: Box<Attempt>) -> Box<Attempt> {
         let verdict = analysis::verdict(&a);
         if verdict == Verdict::SimultaneousOpen && a.server < a.client {
             a.swap_roles();
@@ -164,16 +181,7 @@ impl Tracker {
         if self.cfg.views() {
             self.detectors.count(&a, verdict);
         }
-        match self.cfg.emit {
-            Emit::WhenFinal => {
-                a.window = self.window_facts(&a);
-                self.ready.push_back(a);
-            }
-            Emit::InOrder => {
-                self.waiting.push(a);
-                self.drain_waiting();
-            }
-        }
+        a
     }
 
     /// The detector window's counts for a record leaving.
@@ -188,33 +196,23 @@ impl Tracker {
     /// still live, and no live attempt began in their detector window (so the
     /// window's counts are complete).
     fn drain_waiting(&mut self) {
-        while let Some(first) = self.waiting.first_index() {
-            if let Some((l, _, sec)) = self.live.first() {
-                if l < first {
-                    break;
-                }
-                let a = self.waiting.first().expect("first");
-                if sec < self.detectors.window_end(a) {
-                    break;
+        let views = self.cfg.views();
+        while let Some(a) = self.pending.front_waiting() {
+            if views {
+                if let Some((_, _, sec)) = self.pending.first() {
+                    if sec < self.detectors.window_end(a) {
+                        break;
+                    }
                 }
             }
-            let mut a = self.waiting.pop_first().expect("first");
+            let mut a = self.pending.pop_waiting().expect("front");
             a.window = self.window_facts(&a);
             self.ready.push_back(a);
         }
-        if !self.cfg.views() {
-            // No detector windows are kept: nothing to forget.
-            return;
-        }
-        let oldest = [
-            self.live.first().map(|(_, _, s)| s),
-            self.waiting.first().map(|a| a.first_time.sec),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        if let Some(sec) = oldest {
-            self.detectors.forget_before(sec);
+        if views {
+            if let Some(sec) = self.pending.oldest_sec() {
+                self.detectors.forget_before(sec);
+            }
         }
     }
 }

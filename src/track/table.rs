@@ -13,7 +13,7 @@ use super::attempt::{Attempt, EndReason, EventKind, Origin};
 use super::heuristics::Detectors;
 use super::key::{Endpoint, FlowKey, Side};
 use super::machine::Seg;
-use super::order::{LiveSet, Waiting};
+use super::order::Pending;
 use super::packet::{payload_on_wire, Packet};
 use super::slots::{Live, Slot, Slots};
 use super::timeouts::{deadline, Timeouts, Wait};
@@ -29,11 +29,10 @@ pub struct Tracker {
     pub(super) slots: Slots,
     pub(super) due: Timeouts,
     /// Live attempts by index, with their slot and the second of their first
-    /// packet: the oldest one holds back in-order output.
-    pub(super) live: LiveSet,
+    /// packet, and the finished records waiting for earlier ones (in-order
+    /// output): the oldest live attempt holds back the records after it.
+    pub(super) pending: Pending,
     pub(super) next_index: u64,
-    /// Finished records waiting for earlier ones (in-order output).
-    pub(super) waiting: Waiting,
     pub(super) ready: VecDeque<Box<Attempt>>,
     pub(super) now: i128,
     pub(super) detectors: Detectors,
@@ -60,9 +59,8 @@ impl Tracker {
             due: Timeouts::new(&cfg),
             cfg,
             slots: Slots::new(),
-            live: LiveSet::new(),
+            pending: Pending::new(),
             next_index: 0,
-            waiting: Waiting::new(),
             ready: VecDeque::new(),
             now: i128::MIN,
             detectors,
@@ -85,7 +83,7 @@ impl Tracker {
 
     /// Attempts currently held.
     pub fn live(&self) -> usize {
-        self.live.len()
+        self.pending.len()
     }
 
     /// Decode a frame and account it.
@@ -222,7 +220,7 @@ impl Tracker {
                     reported: false,
                 },
             );
-            self.live.insert(index, n, base.time.sec);
+            self.pending.insert(index, n, base.time.sec);
             if open {
                 self.slot_mut(n).shadow = Some(old);
             } else {
@@ -312,7 +310,7 @@ impl Tracker {
             queued_at: i128::MAX,
         };
         let n = self.slots.insert(hash, slot);
-        self.live.insert(index, n, sec);
+        self.pending.insert(index, n, sec);
         self.after_packet(n);
     }
 
@@ -393,7 +391,8 @@ impl Tracker {
                 cur.ip_bytes[to] += gone.ip_bytes[from];
             }
             cur.last_time = cur.last_time.max(gone.last_time);
-            self.live.remove(dropped.attempt.index);
+            // Folded back: the tentative attempt leaves no record.
+            let _ = self.pending.leave(dropped.attempt.index, None);
             self.stats.attempts -= 1;
         } else {
             slot.shadow = Some(old);
