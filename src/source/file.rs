@@ -577,7 +577,8 @@ impl CaptureFile {
 /// A 16-bit field at `at` in a capture file's byte order.
 #[inline]
 pub(super) fn u16_at(b: &[u8], at: usize, big_endian: bool) -> u16 {
-    let v = [b[at], b[at + 1]];
+    // One bounds check for the field, not one per byte.
+    let v: [u8; 2] = b[at..at + 2].try_into().expect("two bytes");
     if big_endian {
         u16::from_be_bytes(v)
     } else {
@@ -588,7 +589,7 @@ pub(super) fn u16_at(b: &[u8], at: usize, big_endian: bool) -> u16 {
 /// A 32-bit field at `at` in a capture file's byte order.
 #[inline]
 pub(super) fn u32_at(b: &[u8], at: usize, big_endian: bool) -> u32 {
-    let v = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    let v: [u8; 4] = b[at..at + 4].try_into().expect("four bytes");
     if big_endian {
         u32::from_be_bytes(v)
     } else {
