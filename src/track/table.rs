@@ -97,7 +97,7 @@ impl Tracker {
         };
         self.stats.frames += 1;
         self.stats.tcp_segments += 1;
-        let base = Seg {
+        let mut base = Seg {
             frame: frame.number,
             time: frame.ts,
             side: Side::Client,
@@ -122,7 +122,7 @@ impl Tracker {
         };
         let src = Endpoint::new(s.ip.src, s.tcp.src_port());
         let dst = Endpoint::new(s.ip.dst, s.tcp.dst_port());
-        self.track_segment(src, dst, &base);
+        self.track_segment(src, dst, &mut base);
     }
 
     /// Account a frame that holds a segment (see [`Packet::decode`]).
@@ -158,7 +158,7 @@ impl Tracker {
 
     /// Follow a segment: find or start its attempt.
     fn track(&mut self, p: &Packet) {
-        let base = Seg {
+        let mut base = Seg {
             frame: p.frame,
             time: p.time,
             side: Side::Client,
@@ -177,11 +177,13 @@ impl Tracker {
             ip_len: p.ip_len,
             views: self.cfg.views(),
         };
-        self.track_segment(p.src, p.dst, &base);
+        self.track_segment(p.src, p.dst, &mut base);
     }
 
     /// Follow a segment from `src` to `dst`: find or start its attempt.
-    fn track_segment(&mut self, src: Endpoint, dst: Endpoint, base: &Seg<'_>) {
+    /// `base` is from the client's side until the attempt says which side
+    /// sent it (set in place: the segment is not copied for it).
+    fn track_segment(&mut self, src: Endpoint, dst: Endpoint, base: &mut Seg<'_>) {
         self.advance_to(base.time);
         let key = FlowKey::new(src, dst);
         let version = src.addr.version();
@@ -228,7 +230,8 @@ impl Tracker {
             }
             self.after_packet(n);
         } else {
-            slot.current.attempt.observe(&base.with_side(side), false);
+            base.side = side;
+            slot.current.attempt.observe(base, false);
             self.after_packet(n);
         }
         self.enforce_caps();
