@@ -295,6 +295,17 @@ impl Tracking {
         }
     }
 
+    /// Whether [`Tracking::next_finished`] may give a record: most packets
+    /// finish none, and this answers without a call.
+    #[inline]
+    pub fn may_have_finished(&self) -> bool {
+        match self {
+            Tracking::Here(t) => t.has_finished(),
+            // Records come back over a channel, looked at by `next_finished`.
+            Tracking::Elsewhere(_) => true,
+        }
+    }
+
     /// A record reported: see [`Tracker::recycle`].
     pub fn recycle(&mut self, a: Box<Attempt>) {
         match self {

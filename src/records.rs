@@ -319,7 +319,9 @@ fn run_one<S: RecordSink>(
             Event::Idle { now } => tracker.advance_to(now),
             Event::End => return Ok(Flow::Stop),
         }
-        deliver_finished(&mut tracker, out, &detectors, precision)?;
+        if tracker.may_have_finished() {
+            deliver_finished(&mut tracker, out, &detectors, precision)?;
+        }
         out.sink.after_frame(emit == Emit::WhenFinal)?;
         Ok(if taken >= limit || out.sink.stopped() {
             Flow::Stop

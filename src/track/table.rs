@@ -142,6 +142,12 @@ impl Tracker {
         }
     }
 
+    /// Whether a record is ready to be reported.
+    #[inline]
+    pub fn has_finished(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
     /// The next record ready to be reported.
     pub fn next_finished(&mut self) -> Option<Box<Attempt>> {
         self.ready.pop_front()
