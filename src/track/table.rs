@@ -412,22 +412,30 @@ impl Tracker {
     /// Bookkeeping after a slot changed: hand out newly final records, move the
     /// slot's timeout earlier if it needs to be.
     fn after_packet(&mut self, n: usize) {
-        let emit_final = self.cfg.emit == Emit::WhenFinal;
+        let Some(slot) = self.slots.get_mut(n) else {
+            return;
+        };
+        let (at, wait) = slot_deadline(&self.cfg, slot);
+        if at < slot.queued_at {
+            queue(&mut self.due, slot, n, at, wait);
+        }
+        if self.cfg.emit == Emit::WhenFinal {
+            self.hand_out_final(n);
+        }
+    }
+
+    /// Hand out the slot's records whose verdict can no longer change (a
+    /// live capture's records leave as soon as they are final).
+    fn hand_out_final(&mut self, n: usize) {
         let Some(slot) = self.slots.get_mut(n) else {
             return;
         };
         let mut finals = Vec::new();
-        if emit_final {
-            for live in std::iter::once(&mut slot.current).chain(slot.shadow.as_mut()) {
-                if !live.reported && analysis::verdict_is_final(&live.attempt) {
-                    live.reported = true;
-                    finals.push(live.attempt.clone());
-                }
+        for live in std::iter::once(&mut slot.current).chain(slot.shadow.as_mut()) {
+            if !live.reported && analysis::verdict_is_final(&live.attempt) {
+                live.reported = true;
+                finals.push(live.attempt.clone());
             }
-        }
-        let (at, wait) = slot_deadline(&self.cfg, slot);
-        if at < slot.queued_at {
-            queue(&mut self.due, slot, n, at, wait);
         }
         for a in finals {
             self.hand_out(a);

@@ -86,6 +86,7 @@ impl<'a> Segment<'a> {
 }
 
 /// Walk a frame down to TCP.
+#[inline]
 pub fn decode<'a>(frame: &Frame<'a>) -> Result<Segment<'a>, Skip> {
     let (net, off) = link::locate(frame.linktype, frame.data).ok_or(Skip::NotIp)?;
     let data = &frame.data[off..];
