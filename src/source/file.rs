@@ -508,10 +508,10 @@ impl CaptureFile {
         let fail = |msg: String| SourceError::new(&self.origin, Some(offset), msg);
         let hdr = *header_len;
         // Make sure the record header is buffered, then apply libpcap's checks.
-        let caplen = loop {
+        let [ts_sec, raw_frac, caplen, origlen] = loop {
             let data = reader.data();
             if data.len() >= hdr {
-                break u32_at(data, 8, *big_endian);
+                break record_header(data, *big_endian);
             }
             if reader.reader_exhausted() {
                 if data.is_empty() {
@@ -555,9 +555,7 @@ impl CaptureFile {
         // is read in place: the parser's generic block construction cost
         // more per packet than the rest of reading.
         let record = &reader.data()[..need];
-        let field = |at: usize| u32_at(record, at, *big_endian);
-        let (ts_sec, raw_frac, origlen) =
-            (field(0) as i32 as i64, field(4) as i32 as i64, field(12));
+        let (ts_sec, raw_frac) = (ts_sec as i32 as i64, raw_frac as i32 as i64);
         self.pending = need;
         self.frames += 1;
         let nsec = if *nano { raw_frac } else { raw_frac * 1000 };
@@ -571,6 +569,20 @@ impl CaptureFile {
             data,
             offset,
         }))
+    }
+}
+
+/// The four fields of a pcap record header (seconds, fraction, captured
+/// length, length on the wire), read at once.
+#[inline]
+fn record_header(b: &[u8], big_endian: bool) -> [u32; 4] {
+    let h: &[u8; 16] = b[..16].try_into().expect("a record header");
+    let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+    let w = [word(0), word(4), word(8), word(12)];
+    if big_endian {
+        w.map(u32::swap_bytes)
+    } else {
+        w
     }
 }
 
