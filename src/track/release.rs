@@ -12,16 +12,25 @@ use crate::source::Timestamp;
 impl Tracker {
     /// Let capture time pass without a packet (live capture): attempts whose
     /// timeout passed are judged.
+    #[inline]
     pub fn advance_to(&mut self, now: Timestamp) {
         let now = now.as_nanos();
         if now <= self.now {
             return;
         }
         self.now = now;
-        while let Some(due) = self.due.pop_due(now) {
-            self.expire(due);
+        if self.due.any_due(now) {
+            self.expire_due();
         }
         self.warm_next_due();
+    }
+
+    /// Judge the attempts whose timeout passed by now.
+    #[inline(never)]
+    fn expire_due(&mut self) {
+        while let Some(due) = self.due.pop_due(self.now) {
+            self.expire(due);
+        }
     }
 
     /// Bring the slot and then the attempt whose timeout comes next into the
@@ -93,8 +102,22 @@ impl Tracker {
     }
 
     /// Keep within the caps: evict the longest-idle slot, flush the attempt
-    /// that holds back in-order output.
+    /// that holds back in-order output. Asked after every packet; the work
+    /// itself is rare and stays out of line.
+    #[inline]
     pub(super) fn enforce_caps(&mut self) {
+        if self.pending.len() > self.cfg.max_live.max(1)
+            || self.pending.waiting() > self.cfg.max_waiting.max(1)
+        {
+            self.make_room();
+        }
+        // Counted once the cap is enforced: the most held between packets.
+        self.stats.peak_live = self.stats.peak_live.max(self.pending.len() as u64);
+    }
+
+    /// Evict and flush until the table is within its caps.
+    #[inline(never)]
+    fn make_room(&mut self) {
         while self.pending.len() > self.cfg.max_live.max(1) {
             let Some(due) = self.due.pop_longest_idle() else {
                 break;
@@ -113,7 +136,7 @@ impl Tracker {
             }
             self.stats.evicted += self.remove_slot(due.slot, EndReason::Evicted);
         }
-        // Counted once the cap is enforced: the most held between packets.
+        // Counted here too, before the flushes below take attempts out.
         self.stats.peak_live = self.stats.peak_live.max(self.pending.len() as u64);
         while self.pending.waiting() > self.cfg.max_waiting.max(1) {
             if self.pending.front_waiting().is_some() {

@@ -157,6 +157,12 @@ impl Timeouts {
         Some(due)
     }
 
+    /// Whether an entry is due by `now`.
+    #[inline]
+    pub fn any_due(&self, now: i128) -> bool {
+        self.earliest <= now
+    }
+
     /// Take the earliest entry if it is due by `now`.
     pub fn pop_due(&mut self, now: i128) -> Option<Due> {
         if self.earliest > now {
