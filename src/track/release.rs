@@ -74,11 +74,11 @@ impl Tracker {
         let now = self.now;
         let mut released = Vec::new();
         if let Some(shadow) = &slot.shadow {
-            if deadline(&self.cfg, &shadow.attempt).0 <= now {
+            if deadline(&self.due, &shadow.attempt).0 <= now {
                 released.push(slot.shadow.take().expect("shadow"));
             }
         }
-        let current_due = deadline(&self.cfg, &slot.current.attempt).0 <= now;
+        let current_due = deadline(&self.due, &slot.current.attempt).0 <= now;
         let remove = current_due && slot.shadow.is_none();
         if current_due && !remove {
             let shadow = slot.shadow.take().expect("shadow");
@@ -88,7 +88,7 @@ impl Tracker {
             let slot = self.slots.remove(due.slot).expect("slot");
             released.push(slot.current);
         } else {
-            let (at, wait) = slot_deadline(&self.cfg, slot);
+            let (at, wait) = slot_deadline(&self.due, slot);
             queue(&mut self.due, slot, due.slot, at, wait);
         }
         for live in released {
@@ -128,7 +128,7 @@ impl Tracker {
             if slot.generation != due.generation {
                 continue;
             }
-            let (actual, wait) = slot_deadline(&self.cfg, slot);
+            let (actual, wait) = slot_deadline(&self.due, slot);
             if actual > due.at {
                 // Stale-early entry: the slot was active since it was queued.
                 queue(&mut self.due, slot, due.slot, actual, wait);

@@ -415,7 +415,7 @@ impl Tracker {
         let Some(slot) = self.slots.get_mut(n) else {
             return;
         };
-        let (at, wait) = slot_deadline(&self.cfg, slot);
+        let (at, wait) = slot_deadline(&self.due, slot);
         if at < slot.queued_at {
             queue(&mut self.due, slot, n, at, wait);
         }
@@ -459,11 +459,11 @@ fn starts_new_attempt(a: &Attempt, side: Side, seq: u32) -> bool {
 }
 
 /// The earlier deadline of a slot's attempts.
-pub(super) fn slot_deadline(cfg: &TrackerConfig, slot: &Slot) -> (i128, Wait) {
-    let d = deadline(cfg, &slot.current.attempt);
+pub(super) fn slot_deadline(due: &Timeouts, slot: &Slot) -> (i128, Wait) {
+    let d = deadline(due, &slot.current.attempt);
     match &slot.shadow {
         Some(s) => {
-            let e = deadline(cfg, &s.attempt);
+            let e = deadline(due, &s.attempt);
             if e.0 < d.0 {
                 e
             } else {

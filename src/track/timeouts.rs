@@ -193,15 +193,15 @@ fn nanos(d: Duration) -> i128 {
 }
 
 /// When an attempt is due: its last packet plus the timeout for its state.
-pub(super) fn deadline(cfg: &TrackerConfig, a: &Attempt) -> (i128, Wait) {
-    let (wait, lane) = if a.closed() {
-        (cfg.linger, Wait::Linger)
+pub(super) fn deadline(due: &Timeouts, a: &Attempt) -> (i128, Wait) {
+    let lane = if a.closed() {
+        Wait::Linger
     } else if a.handshake_complete() || a.origin == Origin::Midstream {
-        (cfg.idle_timeout, Wait::Idle)
+        Wait::Idle
     } else {
-        (cfg.handshake_timeout, Wait::Handshake)
+        Wait::Handshake
     };
-    (a.last_time.as_nanos() + nanos(wait), lane)
+    (a.last_time.as_nanos() + due.waits[lane as usize], lane)
 }
 
 #[cfg(test)]
