@@ -91,9 +91,11 @@ impl Tracker {
         // The segment is tracked where it lies in the frame: what
         // [`Packet::decode`] would give, without copying it into a packet
         // (the tracker's threads need packets they own; this one does not).
-        let s = match wire::decode(frame) {
+        // Read in place in the decoder's result, not moved out of it.
+        let decoded = wire::decode(frame);
+        let s = match &decoded {
             Ok(s) => s,
-            Err(skip) => return self.count_skipped(skip, 1),
+            Err(skip) => return self.count_skipped(*skip, 1),
         };
         self.stats.frames += 1;
         self.stats.tcp_segments += 1;
@@ -106,7 +108,7 @@ impl Tracker {
             seq: s.tcp.seq(),
             ack: s.tcp.ack(),
             window: s.tcp.window(),
-            payload_len: payload_on_wire(frame, &s),
+            payload_len: payload_on_wire(frame, s),
             fragmented: s.ip.fragmented,
             ttl: s.ip.ttl,
             dont_fragment: s.ip.dont_fragment,
