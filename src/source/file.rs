@@ -484,6 +484,7 @@ impl CaptureFile {
         }
     }
 
+    #[inline]
     fn next_legacy(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
         let offset = self.position_now();
         let Reader::Legacy {
