@@ -577,13 +577,13 @@ impl CaptureFile {
 /// length, length on the wire), read at once.
 #[inline]
 fn record_header(b: &[u8], big_endian: bool) -> [u32; 4] {
-    let h: &[u8; 16] = b[..16].try_into().expect("a record header");
-    let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-    let w = [word(0), word(4), word(8), word(12)];
+    let h = &b[..16];
+    // The byte order is decided once for the four fields, not per field.
+    let fields = |big| [0, 4, 8, 12].map(|at| u32_at(h, at, big));
     if big_endian {
-        w.map(u32::swap_bytes)
+        fields(true)
     } else {
-        w
+        fields(false)
     }
 }
 
