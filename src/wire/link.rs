@@ -157,21 +157,7 @@ pub fn arcnet_linux_header_len(arc_type: u8) -> usize {
 }
 
 /// Find the network layer of a frame: its protocol and offset.
-#[inline]
 pub fn locate(linktype: Linktype, data: &[u8]) -> Option<(Network, usize)> {
-    // Untagged Ethernet carrying IP, nearly every frame of most captures,
-    // is answered here without the call.
-    if linktype == Linktype::ETHERNET && data.len() >= ETHER_HEADER_LEN {
-        match be16(data, 12) {
-            ETHERTYPE_IPV4 => return Some((Network::Ipv4, ETHER_HEADER_LEN)),
-            ETHERTYPE_IPV6 => return Some((Network::Ipv6, ETHER_HEADER_LEN)),
-            _ => {}
-        }
-    }
-    locate_any(linktype, data)
-}
-
-fn locate_any(linktype: Linktype, data: &[u8]) -> Option<(Network, usize)> {
     match linktype {
         Linktype::ETHERNET => {
             if data.len() < ETHER_HEADER_LEN {
