@@ -106,18 +106,20 @@ impl Tracker {
     /// itself is rare and stays out of line.
     #[inline]
     pub(super) fn enforce_caps(&mut self) {
-        if self.pending.len() > self.cfg.max_live.max(1)
-            || self.pending.waiting() > self.cfg.max_waiting.max(1)
-        {
-            self.make_room();
+        if self.pending.len() > self.cfg.max_live.max(1) {
+            self.evict();
         }
-        // Counted once the cap is enforced: the most held between packets.
+        // Counted once the live cap is enforced and before flushes: the most
+        // held between packets.
         self.stats.peak_live = self.stats.peak_live.max(self.pending.len() as u64);
+        if self.pending.waiting() > self.cfg.max_waiting.max(1) {
+            self.flush();
+        }
     }
 
-    /// Evict and flush until the table is within its caps.
+    /// Evict the longest-idle slots until the live attempts fit the cap.
     #[inline(never)]
-    fn make_room(&mut self) {
+    fn evict(&mut self) {
         while self.pending.len() > self.cfg.max_live.max(1) {
             let Some(due) = self.due.pop_longest_idle() else {
                 break;
@@ -136,8 +138,12 @@ impl Tracker {
             }
             self.stats.evicted += self.remove_slot(due.slot, EndReason::Evicted);
         }
-        // Counted here too, before the flushes below take attempts out.
-        self.stats.peak_live = self.stats.peak_live.max(self.pending.len() as u64);
+    }
+
+    /// Flush the attempts that hold back in-order output until the waiting
+    /// records fit their cap.
+    #[inline(never)]
+    fn flush(&mut self) {
         while self.pending.waiting() > self.cfg.max_waiting.max(1) {
             if self.pending.front_waiting().is_some() {
                 // Only the window of a live attempt holds it back: let it go
@@ -171,17 +177,21 @@ impl Tracker {
         let index = live.attempt.index;
         if live.reported {
             let _ = self.pending.leave(index, None);
-        } else if self.cfg.emit == Emit::WhenFinal {
-            let _ = self.pending.leave(index, None);
-            live.attempt.end_reason = Some(reason);
-            self.hand_out(live.attempt);
         } else {
             live.attempt.end_reason = Some(reason);
-            let a = self.judge(live.attempt);
-            if let Err(Some(mut a)) = self.pending.leave(index, Some(a)) {
-                // Not live (never so): it has nothing to wait for.
-                a.window = self.window_facts(&a);
-                self.ready.push_back(a);
+            match self.cfg.emit {
+                Emit::WhenFinal => {
+                    let _ = self.pending.leave(index, None);
+                    self.hand_out(live.attempt);
+                }
+                Emit::InOrder => {
+                    let a = self.judge(live.attempt);
+                    if let Err(Some(mut a)) = self.pending.leave(index, Some(a)) {
+                        // Not live (never so): it has nothing to wait for.
+                        a.window = self.window_facts(&a);
+                        self.ready.push_back(a);
+                    }
+                }
             }
         }
         self.drain_waiting();
