@@ -62,11 +62,13 @@ pub(super) struct Timeouts {
     /// The earliest deadline queued (`i128::MAX` when none): asked after
     /// every packet, it is kept rather than found among the fronts.
     earliest: i128,
-    /// The slot of the earliest entry (`usize::MAX` when none).
-    earliest_slot: usize,
+    /// The earliest entry and where it is (`None` when none), kept for the
+    /// same reason: an expiry takes it without looking for it.
+    first: Option<(Front, Due)>,
 }
 
 /// Where an entry is: in lane `n`'s queue or in its heap.
+#[derive(Clone, Copy, Debug)]
 enum Front {
     Lane(usize),
     Heap(usize),
@@ -80,7 +82,7 @@ impl Timeouts {
             waits: [cfg.linger, cfg.idle_timeout, cfg.handshake_timeout].map(nanos),
             generation: 0,
             earliest: i128::MAX,
-            earliest_slot: usize::MAX,
+            first: None,
         }
     }
 
@@ -93,15 +95,19 @@ impl Timeouts {
             generation: self.generation,
             slot,
         };
-        if at < self.earliest {
-            self.earliest = at;
-            self.earliest_slot = slot;
-        }
         let lane = &mut self.lanes[wait as usize];
-        if lane.back().map_or(true, |last| last.at <= at) {
+        let front = if lane.back().map_or(true, |last| last.at <= at) {
             lane.push_back(due);
+            Front::Lane(wait as usize)
         } else {
             self.out_of_order[wait as usize].push(Reverse(due));
+            Front::Heap(wait as usize)
+        };
+        // Strictly earlier only: of equal deadlines, the one queued first
+        // stays first.
+        if at < self.earliest {
+            self.earliest = at;
+            self.first = Some((front, due));
         }
         self.generation
     }
@@ -109,20 +115,23 @@ impl Timeouts {
     /// The entry with the least key among the lanes' fronts and heaps' tops;
     /// `key` is given the lane and the entry.
     fn least<K: Ord>(&self, key: impl Fn(usize, &Due) -> K) -> Option<(Front, Due)> {
-        let fronts = self
-            .lanes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, lane)| lane.front().map(|d| (Front::Lane(i), *d)));
-        let tops = self
-            .out_of_order
-            .iter()
-            .enumerate()
-            .filter_map(|(i, heap)| heap.peek().map(|Reverse(d)| (Front::Heap(i), *d)));
-        fronts.chain(tops).min_by_key(|(f, d)| {
-            let (Front::Lane(i) | Front::Heap(i)) = *f;
-            (key(i, d), d.generation)
-        })
+        // A plain loop over the six places: an iterator chain with a
+        // minimum by key took twice the instructions, once per expiry.
+        let mut best: Option<((K, u64), Front, Due)> = None;
+        let mut consider = |k: (K, u64), front: Front, d: &Due| {
+            if best.as_ref().map_or(true, |(b, ..)| k < *b) {
+                best = Some((k, front, *d));
+            }
+        };
+        for i in 0..3 {
+            if let Some(d) = self.lanes[i].front() {
+                consider((key(i, d), d.generation), Front::Lane(i), d);
+            }
+            if let Some(Reverse(d)) = self.out_of_order[i].peek() {
+                consider((key(i, d), d.generation), Front::Heap(i), d);
+            }
+        }
+        best.map(|(_, front, d)| (front, d))
     }
 
     fn take(&mut self, front: Front) {
@@ -134,14 +143,13 @@ impl Timeouts {
                 self.out_of_order[i].pop();
             }
         }
-        (self.earliest, self.earliest_slot) = self
-            .least(|_, d| d.at)
-            .map_or((i128::MAX, usize::MAX), |(_, d)| (d.at, d.slot));
+        self.first = self.least(|_, d| d.at);
+        self.earliest = self.first.map_or(i128::MAX, |(_, d)| d.at);
     }
 
     /// Take the earliest entry.
     pub fn pop(&mut self) -> Option<Due> {
-        let (front, due) = self.least(|_, d| d.at)?;
+        let (front, due) = self.first?;
         self.take(front);
         Some(due)
     }
@@ -179,12 +187,12 @@ impl Timeouts {
             heap.clear();
         }
         self.earliest = i128::MAX;
-        self.earliest_slot = usize::MAX;
+        self.first = None;
     }
 
     /// The slot whose entry comes due next, if any (possibly a stale entry).
     pub fn next_slot(&self) -> Option<usize> {
-        (self.earliest_slot != usize::MAX).then_some(self.earliest_slot)
+        self.first.map(|(_, d)| d.slot)
     }
 }
 
@@ -249,6 +257,51 @@ mod tests {
                 assert_eq!(t.pop().map(|d| (d.at, d.generation)), Some(want));
             }
             assert!(t.pop().is_none());
+        }
+    }
+
+    /// Pushes, pops by deadline and pops by idleness mixed: each pop takes the
+    /// entry a scan of all entries picks, and the earliest entry's deadline
+    /// and slot are known without a pop.
+    #[test]
+    fn mixed_pops_match_a_scan_of_all_entries() {
+        let mut x: u64 = 23;
+        let mut next = move || crate::report::summary::xorshift64(&mut x);
+        let waits = [10, 300, 60];
+        for _ in 0..50 {
+            let mut t = timeouts();
+            // (deadline, generation, slot, lane's timeout)
+            let mut all: Vec<(i128, u64, usize, i128)> = Vec::new();
+            let mut clock: i128 = 0;
+            for i in 0..400 {
+                let first = all.iter().min_by_key(|e| (e.0, e.1)).copied();
+                assert_eq!(t.next_slot(), first.map(|e| e.2));
+                assert_eq!(t.any_due(clock), first.is_some_and(|e| e.0 <= clock));
+                let take = match next() % 4 {
+                    0 => first,
+                    1 => all.iter().min_by_key(|e| (e.0 - e.3, e.1)).copied(),
+                    _ => {
+                        clock += (next() % 3) as i128;
+                        let late = if next() % 8 == 0 { next() % 20 } else { 0 } as i128;
+                        let lane = (next() % 3) as usize;
+                        let wait = [Wait::Linger, Wait::Idle, Wait::Handshake][lane];
+                        let at = clock - late + waits[lane];
+                        let g = t.push(wait, at, i);
+                        all.push((at, g, i, waits[lane]));
+                        continue;
+                    }
+                };
+                let got = if take == first {
+                    t.pop()
+                } else {
+                    t.pop_longest_idle()
+                };
+                assert_eq!(
+                    got.map(|d| (d.at, d.generation, d.slot)),
+                    take.map(|e| (e.0, e.1, e.2))
+                );
+                all.retain(|e| Some(*e) != take);
+            }
         }
     }
 
