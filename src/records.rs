@@ -300,35 +300,38 @@ fn run_one<S: RecordSink>(
     let bar = progress_bar(source.total_size(), !args.no_progress);
     let limit = input.count.unwrap_or(u64::MAX);
     let mut taken: u64 = 0;
-    let result = opened.run(|event| {
-        if taken >= limit || out.sink.stopped() {
-            return Ok(Flow::Stop);
-        }
-        match event {
-            Event::Frame(frame) => {
-                taken += 1;
-                tracker.observe(&frame);
-                if taken % 8192 == 0 {
-                    if let Some(bar) = &bar {
-                        bar.set_position(frame.offset);
-                        bar.set_message(format!("{} attempts", tracker.stats().attempts));
+    // Each call answers whether to go on, so only the first event needs a
+    // check before it is taken.
+    let result = if limit == 0 || out.sink.stopped() {
+        Ok(())
+    } else {
+        opened.run(|event| {
+            match event {
+                Event::Frame(frame) => {
+                    taken += 1;
+                    tracker.observe(&frame);
+                    if taken % 8192 == 0 {
+                        if let Some(bar) = &bar {
+                            bar.set_position(frame.offset);
+                            bar.set_message(format!("{} attempts", tracker.stats().attempts));
+                        }
                     }
                 }
+                // The wire is quiet: attempts whose timeout passed are judged now.
+                Event::Idle { now } => tracker.advance_to(now),
+                Event::End => return Ok(Flow::Stop),
             }
-            // The wire is quiet: attempts whose timeout passed are judged now.
-            Event::Idle { now } => tracker.advance_to(now),
-            Event::End => return Ok(Flow::Stop),
-        }
-        if tracker.may_have_finished() {
-            deliver_finished(&mut tracker, out, &detectors, precision)?;
-        }
-        out.sink.after_frame(emit == Emit::WhenFinal)?;
-        Ok(if taken >= limit || out.sink.stopped() {
-            Flow::Stop
-        } else {
-            Flow::Continue
+            if tracker.may_have_finished() {
+                deliver_finished(&mut tracker, out, &detectors, precision)?;
+            }
+            out.sink.after_frame(emit == Emit::WhenFinal)?;
+            Ok(if taken >= limit || out.sink.stopped() {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            })
         })
-    });
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
