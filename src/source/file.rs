@@ -490,10 +490,8 @@ impl CaptureFile {
         let Reader::Legacy {
             reader,
             big_endian,
-            nano,
             header_len,
-            linktype,
-            snaplen,
+            ..
         } = &mut self.reader
         else {
             unreachable!("next_legacy on a pcapng reader")
@@ -506,10 +504,43 @@ impl CaptureFile {
             reader.consume_noshift(self.pending);
             self.pending = 0;
         }
+        // All but the last record of each buffer's worth are buffered whole:
+        // those are read with one look at the buffer, the others are waited
+        // for (and checked) out of line.
+        let hdr = *header_len;
+        let data = reader.data();
+        let whole = (data.len() >= hdr)
+            .then(|| record_header(data, *big_endian))
+            .filter(|h| h[2] <= MAX_SNAPLEN && data.len() >= hdr + h[2] as usize);
+        let header = match whole {
+            Some(header) => header,
+            None => match self.buffer_legacy_record(offset)? {
+                Some(header) => header,
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(self.legacy_frame(header, offset)))
+    }
+
+    /// Refill until the next record is buffered whole, applying libpcap's
+    /// checks; its header, or `None` at the end of the file.
+    #[cold]
+    #[inline(never)]
+    fn buffer_legacy_record(&mut self, offset: u64) -> Result<Option<[u32; 4]>, SourceError> {
+        let Reader::Legacy {
+            reader,
+            big_endian,
+            header_len,
+            snaplen,
+            ..
+        } = &mut self.reader
+        else {
+            unreachable!("buffer_legacy_record on a pcapng reader")
+        };
         let fail = |msg: String| SourceError::new(&self.origin, Some(offset), msg);
         let hdr = *header_len;
         // Make sure the record header is buffered, then apply libpcap's checks.
-        let [ts_sec, raw_frac, caplen, origlen] = loop {
+        let header = loop {
             let data = reader.data();
             if data.len() >= hdr {
                 break record_header(data, *big_endian);
@@ -527,6 +558,7 @@ impl CaptureFile {
                 .refill()
                 .map_err(|e| fail(format!("error reading dump file: {e}")))?;
         };
+        let caplen = header[2];
         if caplen > MAX_SNAPLEN {
             return Err(fail(if caplen > *snaplen {
                 format!("invalid packet capture length {caplen}, bigger than snaplen of {snaplen}")
@@ -540,7 +572,7 @@ impl CaptureFile {
         if need * 2 > BUFFER {
             reader.grow(need * 2);
         }
-        // Buffer the whole record first, so the parser sees it in one piece.
+        // Buffer the whole record first, so it is read in one piece.
         while reader.data().len() < need {
             if reader.reader_exhausted() {
                 let got = reader.data().len().saturating_sub(hdr);
@@ -552,24 +584,43 @@ impl CaptureFile {
                 .refill()
                 .map_err(|e| fail(format!("error reading dump file: {e}")))?;
         }
-        // The record is buffered whole and its header is fixed fields, so it
-        // is read in place: the parser's generic block construction cost
-        // more per packet than the rest of reading.
-        let record = &reader.data()[..need];
+        Ok(Some(header))
+    }
+
+    /// The frame of the buffered record with this header. The record is
+    /// buffered whole and its header is fixed fields, so it is read in place:
+    /// the parser's generic block construction cost more per packet than the
+    /// rest of reading.
+    #[inline]
+    fn legacy_frame(&mut self, header: [u32; 4], offset: u64) -> Frame<'_> {
+        let Reader::Legacy {
+            reader,
+            nano,
+            header_len,
+            linktype,
+            snaplen,
+            ..
+        } = &self.reader
+        else {
+            unreachable!("legacy_frame on a pcapng reader")
+        };
+        let [ts_sec, raw_frac, caplen, origlen] = header;
+        let hdr = *header_len;
+        let need = hdr + caplen as usize;
         let (ts_sec, raw_frac) = (ts_sec as i32 as i64, raw_frac as i32 as i64);
         self.pending = need;
         self.frames += 1;
         let nsec = if *nano { raw_frac } else { raw_frac * 1000 };
         // libpcap hands out at most the snapshot length.
-        let data = &record[hdr..hdr + (caplen as usize).min(*snaplen as usize)];
-        Ok(Some(Frame {
+        let data = &reader.data()[hdr..hdr + (caplen as usize).min(*snaplen as usize)];
+        Frame {
             number: self.frames,
             ts: Timestamp::new(ts_sec, nsec),
             len: origlen,
             linktype: *linktype,
             data,
             offset,
-        }))
+        }
     }
 }
 
