@@ -104,3 +104,45 @@ fn the_cap_evicts_the_longest_idle_attempt_and_counts_it() {
     assert_eq!(evicted, stats.evicted);
     assert_eq!(out.len() as u64, stats.attempts, "every attempt reported");
 }
+
+#[test]
+fn a_closing_segment_brings_the_release_forward_to_the_linger() {
+    // Idle and handshake timeouts far beyond the capture, a short linger: an
+    // attempt that closed (FIN both ways, or an accepted RST) leaves the
+    // table at the first frame a linger after its last packet, whatever the
+    // timeout it waited out before its closing segment.
+    let linger = Duration::from_millis(200);
+    let cfg = TrackerConfig {
+        linger,
+        idle_timeout: Duration::from_secs(86_400),
+        handshake_timeout: Duration::from_secs(86_400),
+        ..TrackerConfig::default()
+    };
+    let mut closed = 0;
+    for file in ["lab-client.pcap", "lab-server.pcap"] {
+        let (out, _, times) = run(file, cfg.clone());
+        let last = times.last().expect("frames").as_nanos();
+        for (a, _) in &out {
+            if !a.closed() {
+                continue;
+            }
+            let due = a.last_time.as_nanos() + linger.as_nanos() as i128;
+            if last >= due {
+                closed += 1;
+                assert_eq!(
+                    a.end_reason,
+                    Some(EndReason::Closed),
+                    "{file}: attempt from port {} closed at {:?}",
+                    a.client.port,
+                    a.last_time
+                );
+            } else {
+                assert_eq!(a.end_reason, Some(EndReason::EndOfInput));
+            }
+        }
+    }
+    assert!(
+        closed >= 5,
+        "only {closed} attempts closed a linger before the end"
+    );
+}

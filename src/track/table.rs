@@ -16,7 +16,7 @@ use super::machine::Seg;
 use super::order::Pending;
 use super::packet::{payload_on_wire, Packet};
 use super::slots::{Live, Slot, Slots};
-use super::timeouts::{deadline, Timeouts, Wait};
+use super::timeouts::{self, deadline, Timeouts, Wait};
 use super::{Emit, TrackerConfig, TrackerStats};
 use crate::source::{Frame, Timestamp};
 use crate::wire::segment::Skip;
@@ -239,8 +239,24 @@ impl Tracker {
             self.after_packet(n);
         } else {
             base.side = side;
+            // A segment that leaves the attempt waiting out the same timeout
+            // can only move its deadline later (the last packet's time never
+            // goes back): the queued entry, no later than the deadline was,
+            // stands, and is requeued when it comes due. Most segments are
+            // such, and the deadline is not worked out for them.
+            let waiting = timeouts::lane(&slot.current.attempt);
             slot.current.attempt.observe(base, false);
-            self.after_packet(n);
+            if timeouts::lane(&slot.current.attempt) != waiting {
+                self.after_packet(n);
+            } else {
+                debug_assert!(self
+                    .slots
+                    .get(n)
+                    .is_some_and(|s| slot_deadline(&self.due, s).0 >= s.queued_at));
+                if self.cfg.emit == Emit::WhenFinal {
+                    self.hand_out_final(n);
+                }
+            }
         }
         self.enforce_caps();
     }

@@ -202,14 +202,20 @@ fn nanos(d: Duration) -> i128 {
 
 /// When an attempt is due: its last packet plus the timeout for its state.
 pub(super) fn deadline(due: &Timeouts, a: &Attempt) -> (i128, Wait) {
-    let lane = if a.closed() {
+    let lane = lane(a);
+    (a.last_time.as_nanos() + due.waits[lane as usize], lane)
+}
+
+/// Which timeout an attempt's state waits out.
+#[inline]
+pub(super) fn lane(a: &Attempt) -> Wait {
+    if a.closed() {
         Wait::Linger
     } else if a.handshake_complete() || a.origin == Origin::Midstream {
         Wait::Idle
     } else {
         Wait::Handshake
-    };
-    (a.last_time.as_nanos() + due.waits[lane as usize], lane)
+    }
 }
 
 #[cfg(test)]
