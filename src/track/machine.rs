@@ -87,6 +87,14 @@ impl<'a> Seg<'a> {
 const MAX_ADVANCE: u32 = 1 << 30;
 
 impl Attempt {
+    /// Whether observing `s` can change what [`super::timeouts::lane`] reads:
+    /// only a FIN (the first each way) or an accepted RST closes an attempt,
+    /// and only an ACK before the handshake completed can complete it.
+    #[inline]
+    pub(super) fn may_change_lane(&self, s: &Seg<'_>) -> bool {
+        s.has(tcp::FIN | tcp::RST) || self.completing.is_none()
+    }
+
     /// Account one segment of this attempt. `split_off` is true for the first
     /// segment of an attempt that reuses the ports of an earlier one.
     pub fn observe(&mut self, s: &Seg<'_>, split_off: bool) {

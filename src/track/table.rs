@@ -243,10 +243,12 @@ impl Tracker {
             // can only move its deadline later (the last packet's time never
             // goes back): the queued entry, no later than the deadline was,
             // stands, and is requeued when it comes due. Most segments are
-            // such, and the deadline is not worked out for them.
-            let waiting = timeouts::lane(&slot.current.attempt);
-            slot.current.attempt.observe(base, false);
-            if timeouts::lane(&slot.current.attempt) != waiting {
+            // such (data and ACKs of an established connection cannot even
+            // change the timeout), and the deadline is not worked out for them.
+            let a = &mut slot.current.attempt;
+            let waiting = a.may_change_lane(base).then(|| timeouts::lane(a));
+            a.observe(base, false);
+            if waiting.is_some_and(|w| timeouts::lane(a) != w) {
                 self.after_packet(n);
             } else {
                 debug_assert!(self
