@@ -59,11 +59,9 @@ pub(super) struct Timeouts {
     /// Each lane's timeout in nanoseconds: a deadline less it is the last packet.
     waits: [i128; 3],
     generation: u64,
-    /// The earliest deadline queued (`i128::MAX` when none): asked after
-    /// every packet, it is kept rather than found among the fronts.
-    earliest: i128,
-    /// The earliest entry and where it is (`None` when none), kept for the
-    /// same reason: an expiry takes it without looking for it.
+    /// The earliest entry and where it is (`None` when none): asked after
+    /// every packet whether it is due, and taken by an expiry, it is kept
+    /// rather than found among the fronts.
     first: Option<(Front, Due)>,
 }
 
@@ -81,7 +79,6 @@ impl Timeouts {
             out_of_order: Default::default(),
             waits: [cfg.linger, cfg.idle_timeout, cfg.handshake_timeout].map(nanos),
             generation: 0,
-            earliest: i128::MAX,
             first: None,
         }
     }
@@ -105,8 +102,7 @@ impl Timeouts {
         };
         // Strictly earlier only: of equal deadlines, the one queued first
         // stays first.
-        if at < self.earliest {
-            self.earliest = at;
+        if self.first.map_or(true, |(_, d)| at < d.at) {
             self.first = Some((front, due));
         }
         self.generation
@@ -144,7 +140,6 @@ impl Timeouts {
             }
         }
         self.first = self.least(|_, d| d.at);
-        self.earliest = self.first.map_or(i128::MAX, |(_, d)| d.at);
     }
 
     /// Take the earliest entry.
@@ -168,12 +163,12 @@ impl Timeouts {
     /// Whether an entry is due by `now`.
     #[inline]
     pub fn any_due(&self, now: i128) -> bool {
-        self.earliest <= now
+        self.first.is_some_and(|(_, d)| d.at <= now)
     }
 
     /// Take the earliest entry if it is due by `now`.
     pub fn pop_due(&mut self, now: i128) -> Option<Due> {
-        if self.earliest > now {
+        if !self.any_due(now) {
             return None;
         }
         self.pop()
@@ -186,7 +181,6 @@ impl Timeouts {
         for heap in &mut self.out_of_order {
             heap.clear();
         }
-        self.earliest = i128::MAX;
         self.first = None;
     }
 
