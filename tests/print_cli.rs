@@ -196,6 +196,71 @@ fn a_bad_filter_gets_libpcaps_message_and_exit_code_1() {
     }
 }
 
+/// Reading a capture file does not need libpcap. With `SYNACK_LIBPCAP` naming
+/// a library that does not exist, a capture still prints exactly as tcpdump
+/// prints it. What needs libpcap (a filter, `-D`, an interface) fails with exit
+/// code 1 and one line that names the library. Nor is libpcap among the
+/// libraries the program needs at start (readelf, from the binutils that link
+/// it).
+#[test]
+fn a_capture_file_reads_without_libpcap() {
+    let path = capture("seed-telnet-handshake.pcap");
+    let p = path.to_str().unwrap();
+    let missing = "/nonexistent/libpcap.so.1";
+    let unloadable = |args: &[&str]| {
+        let out = synack()
+            .args(args)
+            .env("SYNACK_LIBPCAP", missing)
+            .env("TZ", "UTC")
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    };
+
+    let (out, _, code) = unloadable(&["-n", "-S", "-t", "-r", p]);
+    let (expected, _, _) = tcpdump(&["-n", "-S", "-t", "-r", p], "UTC");
+    assert_eq!(code, Some(0));
+    assert_eq!(tcp_lines(&out).len(), 3);
+    assert_eq!(tcp_lines(&out), tcp_lines(&expected));
+    let (out, _, code) = unloadable(&["handshakes", "-r", p, "--format", "jsonl"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains(r#""verdict":"established""#), "{out}");
+
+    for args in [
+        &["-n", "-r", p, "tcp"][..],
+        &["handshakes", "-r", p, "port 23"],
+        &["-D"],
+        &["-i", "lo", "-c", "1"],
+    ] {
+        let (out, err, code) = unloadable(args);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        let last = err.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("synack: ")
+                && last.contains(&format!("cannot load libpcap: {missing}: "))
+                && err.lines().filter(|l| l.contains("libpcap")).count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+
+    let elf = Command::new("readelf")
+        .args(["-d", env!("CARGO_BIN_EXE_synack")])
+        .output()
+        .expect("readelf (binutils) must be installed");
+    let needed: Vec<String> = String::from_utf8_lossy(&elf.stdout)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .map(str::to_string)
+        .collect();
+    assert!(needed.iter().any(|l| l.contains("libc.so")), "{needed:?}");
+    assert!(!needed.iter().any(|l| l.contains("libpcap")), "{needed:?}");
+}
+
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("synack-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();

@@ -7,6 +7,7 @@ use super::SourceError;
 
 /// Every capture device, in libpcap's order.
 pub fn list() -> Result<Vec<Device>, SourceError> {
+    super::libpcap::load().map_err(|e| SourceError::new("interfaces", None, e))?;
     Device::list().map_err(|e| SourceError::new("interfaces", None, e.to_string()))
 }
 

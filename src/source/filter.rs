@@ -37,6 +37,7 @@ pub fn pcap_message(e: pcap::Error) -> String {
 }
 
 fn compile(expression: &str, linktype: Linktype) -> Result<BpfProgram, FilterError> {
+    super::libpcap::load().map_err(FilterError)?;
     let dead =
         Capture::dead(pcap::Linktype(linktype.dlt())).map_err(|e| FilterError(e.to_string()))?;
     dead.compile(expression, true)

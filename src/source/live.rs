@@ -190,6 +190,7 @@ impl LiveCapture {
     /// Open, configure and activate the interface, set the filter in the
     /// kernel, and install the stop signal handlers.
     pub fn open(opts: &LiveOptions) -> Result<LiveCapture, SourceError> {
+        super::libpcap::load().map_err(|e| SourceError::new(&opts.interface, None, e))?;
         let name = devices::resolve(&opts.interface)?;
         let fail = |msg: String| SourceError::new(&name, None, msg);
         let snaplen = match opts.snaplen {

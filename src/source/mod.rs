@@ -10,6 +10,7 @@
 pub mod devices;
 pub mod file;
 pub mod filter;
+pub mod libpcap;
 pub mod live;
 mod pcapng_checks;
 pub mod stop;
