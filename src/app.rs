@@ -6,6 +6,7 @@ use std::io::{self, IsTerminal, Write};
 use crate::cli::{InputArgs, PrintArgs};
 use crate::input::{Flow, Input};
 use crate::print::{PrintOptions, Printed, Printer, TimeFormat};
+use crate::savefile;
 use crate::source::filter::join_expression;
 use crate::source::live::{LiveCapture, LiveOptions};
 use crate::source::{devices, open_path, BpfFilter, Event, FrameSource, SourceError};
@@ -36,6 +37,8 @@ impl From<SourceError> for Failure {
 pub struct Output {
     out: Box<dyn Write>,
     pub closed: bool,
+    /// Standard output, which `-w -` may have taken for the capture.
+    stdout: bool,
 }
 
 impl Output {
@@ -43,6 +46,7 @@ impl Output {
         Output {
             out: Box::new(io::stdout().lock()),
             closed: false,
+            stdout: true,
         }
     }
 
@@ -53,6 +57,7 @@ impl Output {
         Ok(Output {
             out: Box::new(file),
             closed: false,
+            stdout: false,
         })
     }
 
@@ -69,6 +74,12 @@ impl Output {
         if self.closed {
             buf.clear();
             return Ok(());
+        }
+        if self.stdout && !buf.is_empty() && savefile::stdout_taken() {
+            return Err(Failure::new(
+                "standard output carries the capture written with -w -: \
+                 send this output to a file (-o FILE) or leave out --print",
+            ));
         }
         let r = self.out.write_all(buf);
         buf.clear();

@@ -158,6 +158,9 @@ impl Loop<'_> {
                 Event::Idle { now } => {
                     if let Some(savefile) = self.savefile {
                         savefile.flush()?;
+                        if savefile.closed() {
+                            break;
+                        }
                     }
                     if consume(Event::Idle { now })? == Flow::Stop {
                         break;
@@ -172,6 +175,9 @@ impl Loop<'_> {
                     *self.captured += 1;
                     if let Some(savefile) = self.savefile {
                         savefile.write(&frame)?;
+                        if savefile.closed() {
+                            break;
+                        }
                     }
                     if self.deliver && consume(Event::Frame(frame))? == Flow::Stop {
                         break;

@@ -15,7 +15,9 @@
 //! record boundary, and [`start_file`] writes the headers of the next one.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{self, Write};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::source::file::{
     io_message as io_text, PCAPNG_MAGIC as PCAPNG_SHB, PCAP_MAGIC_NS, PCAP_MAGIC_US,
@@ -32,6 +34,28 @@ const OPT_END: u16 = 0;
 const OPT_SHB_USERAPPL: u16 = 4;
 const OPT_IF_NAME: u16 = 2;
 const OPT_IF_TSRESOL: u16 = 9;
+
+/// Set once `-w -` has made standard output the capture's.
+static STDOUT_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Whether standard output carries a capture written with `-w -`: nothing
+/// else may be written there.
+pub fn stdout_taken() -> bool {
+    STDOUT_TAKEN.load(Ordering::Relaxed)
+}
+
+/// The file to write: `-` is standard output, as with tcpdump. It is used as a
+/// plain file (a duplicate of descriptor 1), not through std's standard output,
+/// whose line buffer would hand the kernel everything up to each 0x0a byte:
+/// part of a record, where this writer hands over whole records only.
+fn open_sink(path: &str) -> io::Result<File> {
+    if path == "-" {
+        let file = File::from(io::stdout().as_fd().try_clone_to_owned()?);
+        STDOUT_TAKEN.store(true, Ordering::Relaxed);
+        return Ok(file);
+    }
+    File::create(path)
+}
 
 /// The file format to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -56,6 +80,8 @@ pub struct Savefile {
     format: SaveFormat,
     packet_buffered: bool,
     file: File,
+    /// The reader of a pipe went away: nothing more is written.
+    closed: bool,
     buf: Vec<u8>,
     nano: bool,
     snaplen: u32,
@@ -69,13 +95,14 @@ pub struct Savefile {
 impl Savefile {
     /// Create (or truncate) the file and write its headers for `source`.
     pub fn create(opts: &SaveOptions, source: &dyn FrameSource) -> Result<Savefile, SourceError> {
-        let file = File::create(&opts.path)
-            .map_err(|e| SourceError::new(&opts.path, None, io_text(&e)))?;
+        let file =
+            open_sink(&opts.path).map_err(|e| SourceError::new(&opts.path, None, io_text(&e)))?;
         let mut savefile = Savefile {
             path: opts.path.clone(),
             format: opts.format,
             packet_buffered: opts.packet_buffered,
             file,
+            closed: false,
             buf: Vec::with_capacity(FLUSH_AT * 2),
             nano: source.precision() == Precision::Nano,
             snaplen: source.snaplen(),
@@ -116,14 +143,32 @@ impl Savefile {
         Ok(())
     }
 
-    /// Hand every whole record collected so far to the kernel.
+    /// Hand every whole record collected so far to the kernel. A pipe whose
+    /// reader went away (`-w - | tcpdump -c 5 -r -`) closes the file quietly,
+    /// as the reader meant: [`Savefile::closed`] then says to stop.
     pub fn flush(&mut self) -> Result<(), SourceError> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let r = self.file.write_all(&self.buf);
+        let r = match self.closed {
+            true => Ok(()),
+            false => self.file.write_all(&self.buf),
+        };
         self.buf.clear();
-        r.map_err(|e| SourceError::new(&self.path, None, format!("write failed: {}", io_text(&e))))
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            r => r.map_err(|e| {
+                SourceError::new(&self.path, None, format!("write failed: {}", io_text(&e)))
+            }),
+        }
+    }
+
+    /// Whether the file's reader went away (a pipe): nothing more is written.
+    pub fn closed(&self) -> bool {
+        self.closed
     }
 
     fn fraction(&self, ts: Timestamp) -> u32 {

@@ -302,3 +302,97 @@ fn a_closed_pipe_ends_the_program_quietly() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `-w -` writes the capture to standard output, as tcpdump does: the same
+/// bytes `-w FILE` writes, which tcpdump reads back as it reads the original,
+/// and no file named `-`. Nothing else may go there: `--print`'s lines, or a
+/// table, end the run with one line and exit code 1 (tcpdump would mix them
+/// into the capture); a table sent to `-o FILE` is the one `handshakes`
+/// prints. A reader that stops early ends the run quietly.
+#[test]
+fn dash_w_writes_the_capture_to_standard_output() {
+    let dir = temp_dir("write-stdout");
+    let original = capture("lab-client.pcap");
+    let orig = original.to_str().unwrap();
+    let file = dir.join("saved.pcap");
+    let out = synack()
+        .args(["-r", orig, "-w", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = synack()
+        .args(["-r", orig, "-w", "-"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, std::fs::read(&file).unwrap());
+    assert!(!dir.join("-").exists());
+
+    let mut reader = Command::new("tcpdump")
+        .args(["-n", "-S", "-t", "-r", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tcpdump must be installed for these tests (apt-get install tcpdump)");
+    reader.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    let read_back = reader.wait_with_output().unwrap();
+    let (expected, _, _) = tcpdump(&["-n", "-S", "-t", "-r", orig], "UTC");
+    let read_back = String::from_utf8_lossy(&read_back.stdout);
+    assert!(read_back.lines().count() > 100);
+    assert_eq!(read_back, expected);
+
+    for args in [
+        &["-r", orig, "-w", "-", "--print"][..],
+        &["handshakes", "-r", orig, "-w", "-"],
+    ] {
+        let out = synack().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let complaints: Vec<&str> = err
+            .lines()
+            .filter(|l| !l.starts_with("reading from file"))
+            .collect();
+        assert_eq!(
+            complaints,
+            [
+                "synack: standard output carries the capture written with -w -: \
+              send this output to a file (-o FILE) or leave out --print"
+            ],
+            "{args:?}"
+        );
+    }
+    let table = dir.join("table.txt");
+    let t = table.to_str().unwrap();
+    let out = synack()
+        .args(["handshakes", "-r", orig, "-w", "-", "--print", "-o", t])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, std::fs::read(&file).unwrap());
+    let alone = run(&["handshakes", "-r", orig]);
+    assert_eq!(std::fs::read(&table).unwrap(), alone.stdout);
+
+    // Far more than a pipe holds, so the writer meets the closed end.
+    let big = dir.join("big.pcap");
+    repeated_seed(&big, 20_000);
+    let mut child = synack()
+        .args(["-r", big.to_str().unwrap(), "-w", "-"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "status {:?}", out.status);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines().all(|l| l.starts_with("reading from file")),
+        "no complaint on stderr: {err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
