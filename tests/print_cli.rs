@@ -277,14 +277,16 @@ fn repeated_seed(path: &Path, times: usize) {
     std::fs::write(path, out).unwrap();
 }
 
-#[test]
-fn a_closed_pipe_ends_the_program_quietly() {
-    // Far more output than a pipe holds, so the writer meets the closed end.
-    let dir = temp_dir("pipe");
+/// Run synack with `args` on a capture that gives far more output than a pipe
+/// holds, read 64 bytes and close the pipe: the writer meets the closed end,
+/// and must end at once, with success and no complaint.
+fn assert_quiet_after_reader_stops(tag: &str, args: &[&str]) {
+    let dir = temp_dir(tag);
     let path = dir.join("big.pcap");
     repeated_seed(&path, 20_000);
     let mut child = synack()
-        .args(["-n", "-r", path.to_str().unwrap()])
+        .args(["-r", path.to_str().unwrap()])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -294,13 +296,18 @@ fn a_closed_pipe_ends_the_program_quietly() {
     stdout.read_exact(&mut first).unwrap();
     drop(stdout);
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "status {:?}", out.status);
+    assert!(out.status.success(), "{args:?}: status {:?}", out.status);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.lines().all(|l| l.starts_with("reading from file")),
-        "no complaint on stderr: {err}"
+        "{args:?}: no complaint on stderr: {err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    assert_quiet_after_reader_stops("pipe", &["-n"]);
 }
 
 /// `-w -` writes the capture to standard output, as tcpdump does: the same
@@ -373,26 +380,7 @@ fn dash_w_writes_the_capture_to_standard_output() {
     assert_eq!(out.stdout, std::fs::read(&file).unwrap());
     let alone = run(&["handshakes", "-r", orig]);
     assert_eq!(std::fs::read(&table).unwrap(), alone.stdout);
-
-    // Far more than a pipe holds, so the writer meets the closed end.
-    let big = dir.join("big.pcap");
-    repeated_seed(&big, 20_000);
-    let mut child = synack()
-        .args(["-r", big.to_str().unwrap(), "-w", "-"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 64];
-    stdout.read_exact(&mut first).unwrap();
-    drop(stdout);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "status {:?}", out.status);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.lines().all(|l| l.starts_with("reading from file")),
-        "no complaint on stderr: {err}"
-    );
     std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_quiet_after_reader_stops("write-stdout-pipe", &["-w", "-"]);
 }
