@@ -4,8 +4,9 @@
 
 use proptest::prelude::*;
 use synack::wire::tcp::{
-    options, OptionSummary, TcpOption, OPT_EOL, OPT_EXPERIMENT2, OPT_FASTOPEN, OPT_MD5, OPT_MPTCP,
-    OPT_MSS, OPT_NOP, OPT_SACK, OPT_SACK_OK, OPT_TCP_AO, OPT_TIMESTAMP, OPT_WSCALE, TFO_MAGIC,
+    options, FastOpen, OptionSummary, TcpOption, OPT_EOL, OPT_EXPERIMENT2, OPT_FASTOPEN, OPT_MD5,
+    OPT_MPTCP, OPT_MSS, OPT_NOP, OPT_SACK, OPT_SACK_OK, OPT_TCP_AO, OPT_TIMESTAMP, OPT_WSCALE,
+    TFO_MAGIC,
 };
 
 /// A well-formed option as a sender writes it.
@@ -171,6 +172,29 @@ fn reencode(read: &[TcpOption<'_>]) -> Vec<u8> {
     out
 }
 
+/// What the iterator's options say, summarized: the first MSS, window scale,
+/// timestamps, Fast Open cookie and MPTCP subtype, the last SACK's block count,
+/// and whether any was SACK permitted, MD5, TCP-AO or malformed.
+fn summary_of<'a>(read: &[TcpOption<'a>]) -> OptionSummary<'a> {
+    let mut s = OptionSummary::default();
+    for o in read {
+        match *o {
+            TcpOption::Mss(v) => s.mss = s.mss.or(Some(v)),
+            TcpOption::WindowScale(v) => s.wscale = s.wscale.or(Some(v)),
+            TcpOption::SackPermitted => s.sack_ok = true,
+            TcpOption::Sack(b) => s.sack_blocks = (b.len() / 8) as u8,
+            TcpOption::Timestamps { val, ecr } => s.timestamps = s.timestamps.or(Some((val, ecr))),
+            TcpOption::FastOpen(cookie) => s.fast_open = s.fast_open.or(Some(FastOpen { cookie })),
+            TcpOption::Mptcp(d) => s.mptcp_subtype = s.mptcp_subtype.or(Some(d[0] >> 4)),
+            TcpOption::Md5(_) => s.md5 = true,
+            TcpOption::TcpAo(_) => s.tcp_ao = true,
+            TcpOption::Malformed { .. } => s.malformed = true,
+            TcpOption::Eol | TcpOption::Nop | TcpOption::Unknown { .. } => {}
+        }
+    }
+    s
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -223,6 +247,9 @@ proptest! {
         if !read.iter().any(|o| matches!(o, TcpOption::FastOpen(_))) {
             prop_assert_eq!(&again[..], &wire[..again.len()]);
         }
+        // The summary, which reads the common options in place, reads any
+        // bytes as the iterator does.
+        prop_assert_eq!(OptionSummary::parse(&wire), summary_of(&read));
         // Nothing is read past an EOL or a malformed option.
         if let Some(k) = read.iter().position(|o| matches!(o, TcpOption::Eol | TcpOption::Malformed { .. })) {
             prop_assert_eq!(k, read.len() - 1);

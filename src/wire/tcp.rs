@@ -170,7 +170,14 @@ impl<'a> Iterator for TcpOptions<'a> {
         };
         let data = &b[self.pos + 2..self.pos + len];
         self.pos += len;
-        Some(match (kind, data.len()) {
+        Some(TcpOption::of(kind, data))
+    }
+}
+
+impl<'a> TcpOption<'a> {
+    /// The option of this kind with these bytes after kind and length.
+    fn of(kind: u8, data: &'a [u8]) -> TcpOption<'a> {
+        match (kind, data.len()) {
             (OPT_MSS, 2) => TcpOption::Mss(be16(data, 0)),
             (OPT_WSCALE, 1) => TcpOption::WindowScale(data[0]),
             (OPT_SACK_OK, 0) => TcpOption::SackPermitted,
@@ -187,7 +194,7 @@ impl<'a> Iterator for TcpOptions<'a> {
                 TcpOption::FastOpen(&data[2..])
             }
             _ => TcpOption::Unknown { kind, data },
-        })
+        }
     }
 }
 
@@ -214,28 +221,61 @@ pub struct OptionSummary<'a> {
 }
 
 impl<'a> OptionSummary<'a> {
+    /// Reads the options as [`options`] does, with the ones every handshake
+    /// carries (NOP, MSS, window scale, SACK permitted, timestamps) read in
+    /// place: through the iterator, each cost a call and an enum built and
+    /// matched again, and this runs for every SYN, SYN-ACK and handshake ACK.
     pub fn parse(bytes: &'a [u8]) -> OptionSummary<'a> {
         let mut s = OptionSummary::default();
-        for opt in options(bytes) {
-            match opt {
-                TcpOption::Mss(v) => s.mss = s.mss.or(Some(v)),
-                TcpOption::WindowScale(v) => s.wscale = s.wscale.or(Some(v)),
-                TcpOption::SackPermitted => s.sack_ok = true,
-                TcpOption::Sack(b) => s.sack_blocks = (b.len() / 8) as u8,
-                TcpOption::Timestamps { val, ecr } => {
-                    s.timestamps = s.timestamps.or(Some((val, ecr)))
+        let mut pos = 0;
+        while let Some(&kind) = bytes.get(pos) {
+            match kind {
+                OPT_NOP => {
+                    pos += 1;
+                    continue;
                 }
-                TcpOption::FastOpen(cookie) => {
-                    s.fast_open = s.fast_open.or(Some(FastOpen { cookie }))
+                OPT_EOL => break,
+                _ => {}
+            }
+            let len = bytes.get(pos + 1).map_or(0, |&l| l as usize);
+            let Some(data) = bytes.get(pos + 2..pos + len) else {
+                // A length below 2 or beyond the header.
+                s.malformed = true;
+                break;
+            };
+            pos += len;
+            match (kind, data.len()) {
+                (OPT_MSS, 2) => s.mss = s.mss.or(Some(be16(data, 0))),
+                (OPT_WSCALE, 1) => s.wscale = s.wscale.or(Some(data[0])),
+                (OPT_SACK_OK, 0) => s.sack_ok = true,
+                (OPT_TIMESTAMP, 8) => {
+                    s.timestamps = s.timestamps.or(Some((be32(data, 0), be32(data, 4))))
                 }
-                TcpOption::Mptcp(d) => s.mptcp_subtype = s.mptcp_subtype.or(Some(d[0] >> 4)),
-                TcpOption::Md5(_) => s.md5 = true,
-                TcpOption::TcpAo(_) => s.tcp_ao = true,
-                TcpOption::Malformed { .. } => s.malformed = true,
-                TcpOption::Eol | TcpOption::Nop | TcpOption::Unknown { .. } => {}
+                _ => s.add(TcpOption::of(kind, data)),
             }
         }
         s
+    }
+
+    /// Note an option that `parse` does not read in place.
+    fn add(&mut self, opt: TcpOption<'a>) {
+        match opt {
+            TcpOption::Mss(v) => self.mss = self.mss.or(Some(v)),
+            TcpOption::WindowScale(v) => self.wscale = self.wscale.or(Some(v)),
+            TcpOption::SackPermitted => self.sack_ok = true,
+            TcpOption::Sack(b) => self.sack_blocks = (b.len() / 8) as u8,
+            TcpOption::Timestamps { val, ecr } => {
+                self.timestamps = self.timestamps.or(Some((val, ecr)))
+            }
+            TcpOption::FastOpen(cookie) => {
+                self.fast_open = self.fast_open.or(Some(FastOpen { cookie }))
+            }
+            TcpOption::Mptcp(d) => self.mptcp_subtype = self.mptcp_subtype.or(Some(d[0] >> 4)),
+            TcpOption::Md5(_) => self.md5 = true,
+            TcpOption::TcpAo(_) => self.tcp_ao = true,
+            TcpOption::Malformed { .. } => self.malformed = true,
+            TcpOption::Eol | TcpOption::Nop | TcpOption::Unknown { .. } => {}
+        }
     }
 }
 
