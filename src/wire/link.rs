@@ -158,6 +158,16 @@ pub fn arcnet_linux_header_len(arc_type: u8) -> usize {
 
 /// Find the network layer of a frame: its protocol and offset.
 pub fn locate(linktype: Linktype, data: &[u8]) -> Option<(Network, usize)> {
+    // Nearly every frame is Ethernet II with IPv4 or IPv6 and no VLAN tag:
+    // decided with one look before the general walk (this runs for every
+    // frame tracked).
+    if linktype == Linktype::ETHERNET && data.len() >= ETHER_HEADER_LEN {
+        match be16(data, 12) {
+            ETHERTYPE_IPV4 => return Some((Network::Ipv4, ETHER_HEADER_LEN)),
+            ETHERTYPE_IPV6 => return Some((Network::Ipv6, ETHER_HEADER_LEN)),
+            _ => {}
+        }
+    }
     match linktype {
         Linktype::ETHERNET => {
             if data.len() < ETHER_HEADER_LEN {
