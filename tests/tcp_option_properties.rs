@@ -234,6 +234,38 @@ proptest! {
         prop_assert!(!s.malformed);
     }
 
+    /// Linux's layouts, which the summary recognizes whole, read as the
+    /// iterator reads them, and so do they with any one byte changed.
+    #[test]
+    fn linux_layouts_read_as_the_iterator_reads_them(
+        mss in any::<u16>(),
+        val in any::<u32>(),
+        ecr in any::<u32>(),
+        ws in any::<u8>(),
+        syn in any::<bool>(),
+        change in proptest::option::of((0usize..20, any::<u8>())),
+    ) {
+        let mut wire = if syn {
+            let list = [
+                Opt::Mss(mss),
+                Opt::SackPermitted,
+                Opt::Timestamps(val, ecr),
+                Opt::Nop,
+                Opt::WindowScale(ws),
+            ];
+            encode(&list, false)
+        } else {
+            encode(&[Opt::Nop, Opt::Nop, Opt::Timestamps(val, ecr)], false)
+        };
+        prop_assert_eq!(wire.len(), if syn { 20 } else { 12 });
+        if let Some((at, byte)) = change {
+            let at = at % wire.len();
+            wire[at] = byte;
+        }
+        let read: Vec<TcpOption<'_>> = options(&wire).collect();
+        prop_assert_eq!(OptionSummary::parse(&wire), summary_of(&read));
+    }
+
     #[test]
     fn any_bytes_read_back_the_same_once_written_again(wire in bytes(40)) {
         let read: Vec<TcpOption<'_>> = options(&wire).collect();
