@@ -12,7 +12,10 @@ use crate::track::Side;
 
 /// A time written with exactly the capture's digits (a float would lose them).
 fn time(r: &Record<'_>, t: Option<crate::source::Timestamp>) -> Option<Box<RawValue>> {
-    t.and_then(|t| RawValue::from_string(time_text(t, r.precision)).ok())
+    // SAFETY: `time_text` writes a JSON number and nothing else: an optional
+    // minus, decimal digits, a point and six or nine digits. Not parsing it
+    // again saves a tenth of a JSON Lines run (a record has several times).
+    t.map(|t| unsafe { RawValue::from_string_unchecked(time_text(t, r.precision)) })
 }
 
 #[derive(Serialize)]

@@ -163,4 +163,20 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        /// JSON Lines writes these texts as JSON numbers without parsing
+        /// them again: each must be one, whole, for any time a file can hold.
+        #[test]
+        fn every_time_is_one_json_number(sec in proptest::prelude::any::<i64>(),
+                                         nsec in proptest::prelude::any::<i64>()) {
+            for p in [Precision::Micro, Precision::Nano] {
+                let text = time_text(Timestamp { sec, nsec }, p);
+                let read = serde_json::from_str::<&serde_json::value::RawValue>(&text);
+                proptest::prop_assert!(read.is_ok_and(|v| v.get() == text), "{}", text);
+                let number = serde_json::from_str::<serde_json::Value>(&text);
+                proptest::prop_assert!(number.is_ok_and(|v| v.is_number()), "{}", text);
+            }
+        }
+    }
 }
