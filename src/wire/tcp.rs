@@ -221,41 +221,17 @@ pub struct OptionSummary<'a> {
 }
 
 impl<'a> OptionSummary<'a> {
-    /// Reads the options as [`options`] does, with the ones every handshake
-    /// carries (NOP, MSS, window scale, SACK permitted, timestamps) read in
-    /// place: through the iterator, each cost a call and an enum built and
-    /// matched again, and this runs for every SYN, SYN-ACK and handshake ACK.
+    /// Reads the options through [`options`], after a look for Linux's two
+    /// layouts, which are recognized whole: this runs for every SYN, SYN-ACK
+    /// and handshake ACK, and through the iterator each option costs a call
+    /// and an enum built and matched again.
     pub fn parse(bytes: &'a [u8]) -> OptionSummary<'a> {
         if let Some(s) = OptionSummary::linux(bytes) {
             return s;
         }
         let mut s = OptionSummary::default();
-        let mut pos = 0;
-        while let Some(&kind) = bytes.get(pos) {
-            match kind {
-                OPT_NOP => {
-                    pos += 1;
-                    continue;
-                }
-                OPT_EOL => break,
-                _ => {}
-            }
-            let len = bytes.get(pos + 1).map_or(0, |&l| l as usize);
-            let Some(data) = bytes.get(pos + 2..pos + len) else {
-                // A length below 2 or beyond the header.
-                s.malformed = true;
-                break;
-            };
-            pos += len;
-            match (kind, data.len()) {
-                (OPT_MSS, 2) => s.mss = s.mss.or(Some(be16(data, 0))),
-                (OPT_WSCALE, 1) => s.wscale = s.wscale.or(Some(data[0])),
-                (OPT_SACK_OK, 0) => s.sack_ok = true,
-                (OPT_TIMESTAMP, 8) => {
-                    s.timestamps = s.timestamps.or(Some((be32(data, 0), be32(data, 4))))
-                }
-                _ => s.add(TcpOption::of(kind, data)),
-            }
+        for opt in options(bytes) {
+            s.add(opt);
         }
         s
     }
@@ -287,7 +263,7 @@ impl<'a> OptionSummary<'a> {
         }
     }
 
-    /// Note an option that `parse` does not read in place.
+    /// Note one option read by the iterator.
     fn add(&mut self, opt: TcpOption<'a>) {
         match opt {
             TcpOption::Mss(v) => self.mss = self.mss.or(Some(v)),
