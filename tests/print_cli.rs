@@ -27,13 +27,22 @@ fn tcpdump(args: &[&str], tz: &str) -> (String, String, i32) {
     )
 }
 
-fn synack_tz(args: &[&str], tz: &str) -> (String, String, i32) {
-    let out = synack().args(args).env("TZ", tz).output().unwrap();
+/// synack's stdout, stderr and exit code (-1 when killed), run with `env`.
+fn synack_env(args: &[&str], env: &[(&str, &str)]) -> (String, String, i32) {
+    let out = synack()
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
         out.status.code().unwrap_or(-1),
     )
+}
+
+fn synack_tz(args: &[&str], tz: &str) -> (String, String, i32) {
+    synack_env(args, &[("TZ", tz)])
 }
 
 /// Same TCP lines as tcpdump with these flags, on these captures, in this zone.
@@ -207,27 +216,16 @@ fn a_capture_file_reads_without_libpcap() {
     let path = capture("seed-telnet-handshake.pcap");
     let p = path.to_str().unwrap();
     let missing = "/nonexistent/libpcap.so.1";
-    let unloadable = |args: &[&str]| {
-        let out = synack()
-            .args(args)
-            .env("SYNACK_LIBPCAP", missing)
-            .env("TZ", "UTC")
-            .output()
-            .unwrap();
-        (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-            out.status.code(),
-        )
-    };
+    let unloadable =
+        |args: &[&str]| synack_env(args, &[("SYNACK_LIBPCAP", missing), ("TZ", "UTC")]);
 
     let (out, _, code) = unloadable(&["-n", "-S", "-t", "-r", p]);
     let (expected, _, _) = tcpdump(&["-n", "-S", "-t", "-r", p], "UTC");
-    assert_eq!(code, Some(0));
+    assert_eq!(code, 0);
     assert_eq!(tcp_lines(&out).len(), 3);
     assert_eq!(tcp_lines(&out), tcp_lines(&expected));
     let (out, _, code) = unloadable(&["handshakes", "-r", p, "--format", "jsonl"]);
-    assert_eq!(code, Some(0));
+    assert_eq!(code, 0);
     assert!(out.contains(r#""verdict":"established""#), "{out}");
 
     for args in [
@@ -237,7 +235,7 @@ fn a_capture_file_reads_without_libpcap() {
         &["-i", "lo", "-c", "1"],
     ] {
         let (out, err, code) = unloadable(args);
-        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert_eq!(code, 1, "{args:?}: {err}");
         assert!(out.is_empty(), "{args:?}: {out}");
         let last = err.lines().last().unwrap_or_default();
         assert!(
