@@ -117,6 +117,32 @@ pub enum Finished {
     /// Consecutive records judged, selected and formatted by the tracking
     /// thread.
     Formatted(Formatted),
+    /// Consecutive records judged by the tracking thread for a sink that
+    /// only counts (`--summary`): what it counts of each, in order.
+    Counted(Vec<Counted>),
+}
+
+/// What a sink that only counts reads of a record: its verdict, handshake
+/// time and server ([`RecordSink::count`](crate::records::RecordSink::count)).
+/// With `--threads`, the tracking thread sends this much of each record and
+/// keeps its box for a new attempt, rather than sending the box over and
+/// back: the reading side would read it from the other processor's cache,
+/// and the tracker would refill it from there.
+#[derive(Clone, Copy, Debug)]
+pub struct Counted {
+    pub verdict: Verdict,
+    pub handshake_us: Option<f64>,
+    pub server: Endpoint,
+}
+
+impl Counted {
+    pub fn of(a: &Attempt) -> Counted {
+        Counted {
+            verdict: crate::track::analysis::verdict(a),
+            handshake_us: crate::track::rtt::handshake_time(a),
+            server: a.server,
+        }
+    }
 }
 
 /// Records judged, selected and formatted on the tracking thread.
@@ -214,6 +240,7 @@ impl Tracking {
     /// also judges and formats records when it can, given `reporting`.
     pub fn new(cfg: TrackerConfig, threads: u16, reporting: Option<Reporting>) -> Tracking {
         let verify = cfg.checksums();
+        let counting = cfg.counts_only;
         let tracker = Tracker::new(cfg);
         if threads < 2 {
             return Tracking::Here(Box::new(tracker));
@@ -224,6 +251,7 @@ impl Tracking {
         let abandoned = Arc::new(AtomicBool::new(false));
         let hand = Hand {
             reporting,
+            counting,
             queued: Arc::clone(&queued),
             abandoned: Arc::clone(&abandoned),
             spare: Vec::new(),
@@ -424,6 +452,8 @@ enum Share {
 /// behind, else raw.
 struct Hand {
     reporting: Option<Reporting>,
+    /// The sink only counts: every record goes as [`Counted`].
+    counting: bool,
     /// Batches waiting for the tracking thread.
     queued: Arc<AtomicUsize>,
     /// See [`Remote::abandoned`].
@@ -450,10 +480,24 @@ impl Hand {
     /// The records finished, in order, as the reading side gets them: those
     /// the `share` gives this side are formatted here, unless there is
     /// nothing to format with; whether the tracking thread is behind is
-    /// looked at before each.
+    /// looked at before each. For a sink that only counts, every record is
+    /// counted here, whatever the share, and its box goes to `spent`.
     // The tracker hands out boxed records; passing the boxes on copies none.
     #[allow(clippy::vec_box)]
-    fn pass(&mut self, records: &mut Vec<Box<Attempt>>, share: Share) -> Vec<Finished> {
+    fn pass(
+        &mut self,
+        records: &mut Vec<Box<Attempt>>,
+        share: Share,
+        spent: &mut Vec<Box<Attempt>>,
+    ) -> Vec<Finished> {
+        if self.counting {
+            if records.is_empty() {
+                return Vec::new();
+            }
+            let counted = records.iter().map(|a| Counted::of(a)).collect();
+            spent.append(records);
+            return vec![Finished::Counted(counted)];
+        }
         let Some(rep) = &mut self.reporting else {
             return records.drain(..).map(Finished::Attempt).collect();
         };
@@ -509,6 +553,7 @@ fn track(
     mut hand: Hand,
 ) -> Tracker {
     let mut records = Vec::new();
+    let mut spent = Vec::new();
     while let Some(mut batch) = hand.next(&batches) {
         for a in batch.reported.drain(..) {
             tracker.recycle(a);
@@ -530,7 +575,10 @@ fn track(
         }
         batch.packets.clear();
         batch.skipped.clear();
-        let finished = hand.pass(&mut records, Share::UnlessBehind);
+        let finished = hand.pass(&mut records, Share::UnlessBehind, &mut spent);
+        for a in spent.drain(..) {
+            tracker.recycle(a);
+        }
         // A send fails only once the reading side is gone: nothing is wanted.
         let _ = to_reader.send(Back {
             records: finished,
@@ -556,7 +604,7 @@ fn track(
         }
         let share = if here { Share::All } else { Share::Nothing };
         let _ = to_reader.send(Back {
-            records: hand.pass(&mut run, share),
+            records: hand.pass(&mut run, share, &mut spent),
             stats,
             empty: None,
         });
@@ -599,6 +647,7 @@ mod tests {
         Hand {
             queued: Arc::new(AtomicUsize::new(0)),
             abandoned: Arc::new(AtomicBool::new(false)),
+            counting: false,
             reporting: Some(Reporting {
                 format: Box::new(Ids),
                 detectors: DetectorConfig::default(),
@@ -622,6 +671,13 @@ mod tests {
                         .trim_end()
                         .replace('\n', " ")
                 ),
+                Finished::Counted(c) => format!(
+                    "counted: {}",
+                    c.iter()
+                        .map(|c| c.verdict.name())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
             })
             .collect()
     }
@@ -630,26 +686,26 @@ mod tests {
     fn records_are_formatted_here_only_while_the_tracker_keeps_up() {
         let (to_tracker, batches) = mpsc::sync_channel(QUEUED);
         let mut hand = hand(Selection::default());
-        let got = hand.pass(&mut attempts(3, None), Share::UnlessBehind);
+        let got = hand.pass(&mut attempts(3, None), Share::UnlessBehind, &mut Vec::new());
         assert_eq!(shape(&got), ["3 records: 11 12 13"]);
         // Batches wait: the records go raw, and still take their ids.
         for _ in 0..BEHIND {
             hand.queued.fetch_add(1, Ordering::Relaxed);
             to_tracker.send(Batch::new()).unwrap();
         }
-        let got = hand.pass(&mut attempts(2, None), Share::UnlessBehind);
+        let got = hand.pass(&mut attempts(2, None), Share::UnlessBehind, &mut Vec::new());
         assert_eq!(shape(&got), ["raw", "raw"]);
         assert!(hand.next(&batches).is_some(), "a waiting batch");
-        let got = hand.pass(&mut attempts(1, None), Share::UnlessBehind);
+        let got = hand.pass(&mut attempts(1, None), Share::UnlessBehind, &mut Vec::new());
         assert_eq!(shape(&got), ["1 records: 16"]);
         // At the end, runs are shared out whether or not batches wait.
         hand.queued.fetch_add(BEHIND, Ordering::Relaxed);
-        let got = hand.pass(&mut attempts(2, None), Share::All);
+        let got = hand.pass(&mut attempts(2, None), Share::All, &mut Vec::new());
         assert_eq!(shape(&got), ["2 records: 17 18"]);
         hand.queued.store(0, Ordering::Relaxed);
-        let got = hand.pass(&mut attempts(2, None), Share::Nothing);
+        let got = hand.pass(&mut attempts(2, None), Share::Nothing, &mut Vec::new());
         assert_eq!(shape(&got), ["raw", "raw"]);
-        let got = hand.pass(&mut attempts(1, None), Share::All);
+        let got = hand.pass(&mut attempts(1, None), Share::All, &mut Vec::new());
         assert_eq!(shape(&got), ["1 records: 21"]);
     }
 
@@ -660,7 +716,7 @@ mod tests {
             ..Selection::default()
         };
         let mut hand = hand(refused);
-        let got = hand.pass(&mut attempts(4, Some(2)), Share::All);
+        let got = hand.pass(&mut attempts(4, Some(2)), Share::All, &mut Vec::new());
         assert_eq!(shape(&got), ["4 records: 13"]);
         let Some(Finished::Formatted(f)) = got.first() else {
             panic!("formatted records");
@@ -671,14 +727,49 @@ mod tests {
     }
 
     #[test]
-    fn without_reporting_every_record_goes_raw() {
+    fn a_counting_sink_gets_every_record_counted_here_and_the_boxes_stay() {
         let mut hand = Hand {
             reporting: None,
+            counting: true,
             queued: Arc::new(AtomicUsize::new(0)),
             abandoned: Arc::new(AtomicBool::new(false)),
             spare: Vec::new(),
         };
-        let got = hand.pass(&mut attempts(3, None), Share::All);
+        let mut spent = Vec::new();
+        // Counted whatever the share, and even while the tracker is behind.
+        hand.queued.store(BEHIND, Ordering::Relaxed);
+        for share in [Share::UnlessBehind, Share::All, Share::Nothing] {
+            let mut records = attempts(3, Some(1));
+            let want: Vec<_> = records.iter().map(|a| Counted::of(a)).collect();
+            let got = hand.pass(&mut records, share, &mut spent);
+            assert_eq!(shape(&got), ["counted: unanswered refused unanswered"]);
+            let Some(Finished::Counted(c)) = got.first() else {
+                panic!("counted records");
+            };
+            assert_eq!(c.len(), want.len());
+            for (c, w) in c.iter().zip(&want) {
+                assert_eq!(c.verdict, w.verdict);
+                assert_eq!(c.handshake_us, w.handshake_us);
+                assert_eq!(c.server, w.server);
+            }
+            assert!(records.is_empty());
+        }
+        assert_eq!(spent.len(), 9, "every box back to the tracker");
+        assert!(hand
+            .pass(&mut Vec::new(), Share::All, &mut spent)
+            .is_empty());
+    }
+
+    #[test]
+    fn without_reporting_every_record_goes_raw() {
+        let mut hand = Hand {
+            reporting: None,
+            counting: false,
+            queued: Arc::new(AtomicUsize::new(0)),
+            abandoned: Arc::new(AtomicBool::new(false)),
+            spare: Vec::new(),
+        };
+        let got = hand.pass(&mut attempts(3, None), Share::All, &mut Vec::new());
         assert_eq!(shape(&got), ["raw", "raw", "raw"]);
     }
 }

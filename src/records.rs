@@ -22,7 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::app::{announce, Failure};
 use crate::cli::{InputArgs, RecordArgs, SelectArgs, TrackerArgs};
 use crate::input::{Flow, Input};
-use crate::pipeline::{Finished, Formatted, Kept, Reporting, Tracking};
+use crate::pipeline::{Counted, Finished, Formatted, Kept, Reporting, Tracking};
 use crate::report::{Record, RowFormat, Selection};
 use crate::source::{Event, Precision};
 use crate::track::heuristics::DetectorConfig;
@@ -176,16 +176,22 @@ impl<S: RecordSink> Numbering<'_, S> {
         input: usize,
     ) -> Result<(), Failure> {
         if self.sink.counts_only() {
-            self.next_id += 1;
             // The summary reads three things: no need to derive the rest.
-            let verdict = crate::track::analysis::verdict(attempt);
-            let handshake = crate::track::rtt::handshake_time(attempt);
-            if self.selection.matches_verdict(verdict, handshake) {
-                self.sink.count(verdict, handshake, attempt.server);
-            }
+            self.deliver_counted(&[Counted::of(attempt)]);
             return Ok(());
         }
         self.deliver(attempt, analyze(attempt, detectors), precision, input)
+    }
+
+    /// Records judged for a sink that only counts, on this thread or on the
+    /// tracking thread.
+    fn deliver_counted(&mut self, counted: &[Counted]) {
+        for c in counted {
+            self.next_id += 1;
+            if self.selection.matches_verdict(c.verdict, c.handshake_us) {
+                self.sink.count(c.verdict, c.handshake_us, c.server);
+            }
+        }
     }
 
     /// Records judged and formatted on the tracking thread, which numbered
@@ -366,6 +372,7 @@ fn deliver_finished<S: RecordSink>(
                 out.deliver_formatted(&mut f)?;
                 tracker.written(f);
             }
+            Finished::Counted(c) => out.deliver_counted(&c),
         }
     }
     Ok(())

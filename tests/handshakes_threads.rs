@@ -34,6 +34,8 @@ const VARIANTS: &[&[&str]] = &[
         "2",
     ],
     &["--summary", "--max-live", "300", "-c", "20000"],
+    &["--summary", "--failed"],
+    &["--summary", "--slow", "20"],
     &["--format", "zeek"],
     &["--format", "zeek", "--failed"],
     &["--format", "jsonl", "-c", "3000"],
