@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{corpus, handshakes_jsonl, run, synack};
+use std::collections::HashMap;
+
+use common::{captures, corpus, handshakes_jsonl, run, synack, tcp_lines_alone};
 
 const X: u64 = 4255483971;
 const Y: u64 = 4279842714;
@@ -342,4 +344,79 @@ fn the_whole_corpus_is_explained_and_drawn_without_a_crash() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The two endpoints of a TCP line of tcpdump -n, in either order.
+fn tuple(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
+
+/// A ladder marks a packet "bad checksum" exactly when tcpdump -v calls its
+/// TCP checksum incorrect: every packet, not only the first each way that
+/// the record's events keep. Compared for the attempts alone on their
+/// 4-tuple in each corpus capture where tcpdump found a bad checksum.
+#[test]
+fn ladder_marks_each_packet_whose_checksum_tcpdump_calls_incorrect() {
+    let line = regex::Regex::new(r"(\S+) > (\S+): Flags \[").unwrap();
+    let (mut ladders, mut marked, mut clean) = (0, 0, 0);
+    for (stem, path) in captures() {
+        let out = corpus().join("expected").join(format!("{stem}.nStv.out"));
+        let Ok(tcpdump) = std::fs::read_to_string(out) else {
+            continue;
+        };
+        if !tcpdump.contains("(incorrect -> ") {
+            continue;
+        }
+        let mut incorrect: HashMap<(String, String), Vec<bool>> = HashMap::new();
+        for l in tcp_lines_alone(&tcpdump) {
+            if let Some(c) = line.captures(&l) {
+                let key = tuple(&c[1], &c[2]);
+                incorrect
+                    .entry(key)
+                    .or_default()
+                    .push(l.contains("(incorrect -> "));
+            }
+        }
+        let records = handshakes_jsonl(&path, &[]);
+        let key = |r: &serde_json::Value| {
+            let end = |host: &str, port: &str| {
+                format!(
+                    "{}.{}",
+                    r[host].as_str().unwrap(),
+                    r[port].as_u64().unwrap()
+                )
+            };
+            tuple(&end("client", "client_port"), &end("server", "server_port"))
+        };
+        let mut attempts: HashMap<(String, String), usize> = HashMap::new();
+        for r in &records {
+            *attempts.entry(key(r)).or_default() += 1;
+        }
+        let p = path.to_string_lossy();
+        for r in records.iter().filter(|r| attempts[&key(r)] == 1).take(12) {
+            let id = r["id"].to_string();
+            let text = stdout(&["ladder", "--ascii", "-S", "-r", &p, "--conn", &id]);
+            if text.contains("more packets not shown") {
+                continue;
+            }
+            let rows: Vec<bool> = text
+                .lines()
+                .filter(|l| l.contains("->|") || l.contains("|<-"))
+                .map(|l| l.contains("bad checksum"))
+                .collect();
+            let want = incorrect.get(&key(r)).cloned().unwrap_or_default();
+            assert_eq!(rows, want, "{stem} attempt {id}:\n{text}");
+            ladders += 1;
+            marked += rows.iter().filter(|&&b| b).count();
+            clean += rows.iter().filter(|&&b| !b).count();
+        }
+    }
+    assert!(
+        ladders >= 50 && marked >= 200 && clean >= 50,
+        "{ladders} ladders, {marked} rows marked and {clean} not: too few to tell"
+    );
 }

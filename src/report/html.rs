@@ -496,8 +496,8 @@ impl RecordSink for ReportSink {
         false
     }
     /// The page shows verdicts, times, counts, options and ladders (whose
-    /// notes include bad checksums), never Zeek's or Wireshark's fields or
-    /// the heuristics.
+    /// bad-checksum notes are verified as they are drawn), never Zeek's or
+    /// Wireshark's fields, the heuristics or the records' checksum counts.
     fn views_unread(&self) -> bool {
         true
     }

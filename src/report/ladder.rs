@@ -175,6 +175,9 @@ pub struct Row {
     pub payload_len: u32,
     pub role: Role,
     pub notes: Vec<Note>,
+    /// The TCP checksum is wrong (verified here, for every packet drawn,
+    /// as tcpdump -v does).
+    pub bad_checksum: bool,
 }
 
 impl Row {
@@ -320,13 +323,25 @@ fn notes(a: &Attempt, verdict: Verdict, events: &[EventKind], r: &Row) -> Vec<No
     if pure_syn(r.flags) && r.payload_len > 0 {
         n.push(Note::SynData(r.payload_len));
     }
+    // The checksum note is the row's own, not the record's event: the
+    // record keeps only the first bad checksum each way, and `report`
+    // tracks without verifying checksums at all. It goes where the event
+    // would be, after a port reuse and before a gap.
+    let mut bad_checksum = r.bad_checksum;
     for e in events {
         match e {
             EventKind::PortReuse { .. } => n.push(Note::PortReuse),
-            EventKind::BadChecksum { .. } => n.push(Note::BadChecksum),
-            EventKind::ContentGap { .. } => n.push(Note::AfterGap),
+            EventKind::ContentGap { .. } => {
+                if std::mem::take(&mut bad_checksum) {
+                    n.push(Note::BadChecksum);
+                }
+                n.push(Note::AfterGap)
+            }
             _ => {}
         }
+    }
+    if bad_checksum {
+        n.push(Note::BadChecksum);
     }
     n
 }
@@ -377,6 +392,7 @@ impl Ladder {
                     payload_len: s.payload_len,
                     role: Role::Other,
                     notes: Vec::new(),
+                    bad_checksum: s.checksum_ok() == Some(false),
                 })
             })
             .collect();

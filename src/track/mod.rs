@@ -81,10 +81,11 @@ pub struct TrackerConfig {
     /// caps are kept as they are, so every verdict is the one a full run
     /// gives.
     pub counts_only: bool,
-    /// Zeek's and Wireshark's views and the detector windows are not read
-    /// (the report): they are not kept. Checksums are still verified, and
-    /// every verdict is again the one a full run gives. Implied by
-    /// `counts_only`.
+    /// Zeek's and Wireshark's views, the detector windows and the checksum
+    /// counts are not read (the report): they are not kept, and segments
+    /// are not checksummed (the report's ladders verify the checksums of
+    /// the packets they draw). Every verdict is again the one a full run
+    /// gives. Implied by `counts_only`.
     pub without_views: bool,
 }
 
@@ -105,9 +106,10 @@ impl Default for TrackerConfig {
 }
 
 impl TrackerConfig {
-    /// Are TCP checksums verified?
+    /// Are TCP checksums verified? A bad checksum changes no verdict: only
+    /// the counts of bad checksums, their events and Zeek's view.
     pub fn checksums(&self) -> bool {
-        !self.counts_only
+        !(self.counts_only || self.without_views)
     }
 
     /// Are Zeek's and Wireshark's views and the detector windows kept?
