@@ -279,15 +279,7 @@ impl Tracking {
     pub fn observe(&mut self, frame: &Frame<'_>) {
         match self {
             Tracking::Here(t) => t.observe(frame),
-            Tracking::Elsewhere(r) => {
-                match Packet::decode_for(frame, r.verify) {
-                    Ok(p) => r.batch.packets.push(p),
-                    Err(skip) => r.batch.skipped.push(skip),
-                }
-                if r.batch.len() >= BATCH {
-                    r.send();
-                }
-            }
+            Tracking::Elsewhere(r) => r.observe(frame),
         }
     }
 
@@ -382,6 +374,20 @@ impl Tracking {
 }
 
 impl Remote {
+    /// The frame decoded into the batch, in place (the packet is built
+    /// there rather than copied in); kept out of [`Tracking::observe`] so
+    /// that a tracker here is called without this code in the way.
+    #[inline(never)]
+    fn observe(&mut self, frame: &Frame<'_>) {
+        match Packet::decode_for(frame, self.verify) {
+            Ok(p) => self.batch.packets.push(p),
+            Err(skip) => self.batch.skipped.push(skip),
+        }
+        if self.batch.len() >= BATCH {
+            self.send();
+        }
+    }
+
     fn send(&mut self) {
         let next = self.spare.pop().unwrap_or_else(Batch::new);
         let mut batch = std::mem::replace(&mut self.batch, next);

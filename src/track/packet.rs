@@ -65,7 +65,6 @@ impl Packet {
     /// Decode a frame down to its TCP segment; the checksum is verified only
     /// if `verify` (otherwise `checksum_ok` is `None`, as for a segment not
     /// captured whole).
-    #[inline]
     pub fn decode_for(frame: &Frame<'_>, verify: bool) -> Result<Packet, Skip> {
         let seg = wire::decode(frame)?;
         let mut p = Packet::from_fields(frame.number, frame.ts, &seg, payload_on_wire(frame, &seg));
@@ -83,7 +82,6 @@ impl Packet {
     }
 
     /// The header fields, the checksum not verified.
-    #[inline]
     fn from_fields(frame: u64, time: Timestamp, s: &Segment<'_>, payload_len: u32) -> Packet {
         let opts = s.tcp.options();
         let mut options = [0u8; MAX_OPTIONS];
