@@ -411,6 +411,24 @@ fn nmap_and_hping3_scans() {
     }
 }
 
+/// Wait until just after a 10-second boundary of the clock. The detectors
+/// count failed attempts in windows of 10 s aligned to the epoch
+/// (`DetectorConfig::window_secs`): a flood that straddled a boundary would be
+/// split between two windows, one of them below the threshold of 100, and its
+/// SYNs there not called a flood (one run of this test failed so). The flood
+/// takes 0.4 s; starting 0.2 to 4 s into a window leaves it 6 s to end in it.
+fn start_of_a_window() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    let into = (now.as_millis() % 10_000) as u64;
+    if into < 200 {
+        sleep_ms(200 - into);
+    } else if into > 4_000 {
+        sleep_ms(10_200 - into);
+    }
+}
+
 fn syn_flood(cookies: bool) -> (Vec<Value>, std::path::PathBuf, Lab) {
     let mut lab = Lab::pair();
     lab.server
@@ -419,6 +437,7 @@ fn syn_flood(cookies: bool) -> (Vec<Value>, std::path::PathBuf, Lab) {
     lab.client.nft("table inet t {\n chain output_c {\n type filter hook output priority 0;\n tcp flags rst drop\n }\n}\n");
     let cap = lab.capture(false, "flood.pcap");
     let addr = lab.server_addr.clone();
+    start_of_a_window();
     lab.client.run(
         "hping3",
         &[
