@@ -30,7 +30,7 @@ use crate::report::explain::{explain, ExplainStyle};
 use crate::report::ladder::{self, locale_is_utf8, Ladder, TextStyle};
 use crate::report::packets::{AttemptPackets, HeldFrames, PacketCollector};
 use crate::report::Record;
-use crate::source::{Event, Precision};
+use crate::source::{Event, FrameIndex, Precision};
 use crate::track::heuristics::DetectorConfig;
 use crate::track::{Attempt, Emit, Tracker, TrackerConfig};
 
@@ -80,9 +80,15 @@ fn rereadable(input: &Input) -> bool {
 /// The packet pass: read the input again (same filter, same `-c` limit) and
 /// keep the packets of `attempts`, in their order. A damaged file ends the
 /// pass where it is damaged (the tracker pass reports it).
+///
+/// With the first read's `index` of a pcap file (and no `-c`, which counts
+/// the frames read), the stretches where no wanted attempt can have a frame
+/// are skipped: from where every attempt begun has all its frames to the
+/// index's mark before the next one's first frame.
 pub fn collect_packets(
     input: &InputArgs,
     attempts: &[&Attempt],
+    index: Option<&FrameIndex>,
 ) -> Result<Vec<AttemptPackets>, Failure> {
     // The first read wrote the `-w` copy; this one only reads.
     let again = InputArgs {
@@ -92,23 +98,45 @@ pub fn collect_packets(
     let mut again = Input::open(&again)?;
     let mut collector = PacketCollector::for_attempts(attempts, again.source().precision());
     let limit = input.count.unwrap_or(u64::MAX);
+    let index = index.filter(|_| input.count.is_none() && again.seekable());
     let mut taken = 0u64;
-    let _ = again.run(|event| {
-        let Event::Frame(frame) = event else {
-            return Ok(Flow::Continue);
-        };
-        if taken >= limit {
-            return Ok(Flow::Stop);
+    let mut skip = None;
+    loop {
+        let _ = again.run(|event| {
+            let Event::Frame(frame) = event else {
+                return Ok(Flow::Continue);
+            };
+            if taken >= limit {
+                return Ok(Flow::Stop);
+            }
+            taken += 1;
+            collector.offer(&frame);
+            if collector.complete(frame.ts) {
+                return Ok(Flow::Stop);
+            }
+            skip = index.and_then(|index| skip_from(index, &collector, frame.number));
+            Ok(if skip.is_some() {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            })
+        });
+        match skip.take() {
+            Some((number, offset)) if again.seek_record(offset, number)? => {}
+            _ => break,
         }
-        taken += 1;
-        collector.offer(&frame);
-        Ok(if collector.complete(frame.ts) {
-            Flow::Stop
-        } else {
-            Flow::Continue
-        })
-    });
+    }
     Ok(collector.finish())
+}
+
+/// Where to read on after frame `now`, if a stretch of frames worth skipping
+/// can hold none of the collector's: `(number, offset)` of a mark.
+fn skip_from(index: &FrameIndex, collector: &PacketCollector, now: u64) -> Option<(u64, u64)> {
+    let next = collector.wanted_next()?;
+    if next <= now.saturating_add(FrameIndex::EVERY) {
+        return None;
+    }
+    index.at_or_before(next).filter(|&(n, _)| n > now + 1)
 }
 
 /// What is done with chosen attempts and their packets: answers `false` to
@@ -154,30 +182,33 @@ fn read_twice(
     let limit = args.count.unwrap_or(u64::MAX);
     let mut taken = 0u64;
     let mut batch: Batch = Vec::new();
-    let mut flush = |batch: &mut Batch, chooser: &mut Chooser| -> Result<(), Failure> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let attempts: Vec<&Attempt> = batch.iter().map(|(_, a)| a.as_ref()).collect();
-        let packets = collect_packets(args, &attempts)?;
-        chooser.done |= !use_batch(batch, packets, precision)?;
-        batch.clear();
-        Ok(())
-    };
-    let mut hand_out = |tracker: &mut Tracker, batch: &mut Batch, chooser: &mut Chooser| {
-        while !chooser.done {
-            let Some(a) = tracker.next_finished() else {
-                break;
-            };
-            if let Some(id) = chooser.next() {
-                batch.push((id, a));
+    let mut index = FrameIndex::default();
+    let mut flush =
+        |batch: &mut Batch, chooser: &mut Chooser, index: &FrameIndex| -> Result<(), Failure> {
+            if batch.is_empty() {
+                return Ok(());
             }
-            if batch.len() >= BATCH {
-                flush(batch, chooser)?;
+            let attempts: Vec<&Attempt> = batch.iter().map(|(_, a)| a.as_ref()).collect();
+            let packets = collect_packets(args, &attempts, Some(index))?;
+            chooser.done |= !use_batch(batch, packets, precision)?;
+            batch.clear();
+            Ok(())
+        };
+    let mut hand_out =
+        |tracker: &mut Tracker, batch: &mut Batch, chooser: &mut Chooser, index: &FrameIndex| {
+            while !chooser.done {
+                let Some(a) = tracker.next_finished() else {
+                    break;
+                };
+                if let Some(id) = chooser.next() {
+                    batch.push((id, a));
+                }
+                if batch.len() >= BATCH {
+                    flush(batch, chooser, index)?;
+                }
             }
-        }
-        Ok::<(), Failure>(())
-    };
+            Ok::<(), Failure>(())
+        };
     let read = input.run(|event| {
         let Event::Frame(frame) = event else {
             return Ok(Flow::Continue);
@@ -186,8 +217,9 @@ fn read_twice(
             return Ok(Flow::Stop);
         }
         taken += 1;
+        index.note(&frame);
         tracker.observe(&frame);
-        hand_out(&mut tracker, &mut batch, chooser)?;
+        hand_out(&mut tracker, &mut batch, chooser, &index)?;
         Ok(if chooser.done {
             Flow::Stop
         } else {
@@ -196,9 +228,9 @@ fn read_twice(
     });
     if !chooser.done {
         tracker.finish();
-        hand_out(&mut tracker, &mut batch, chooser)?;
+        hand_out(&mut tracker, &mut batch, chooser, &index)?;
     }
-    flush(&mut batch, chooser)?;
+    flush(&mut batch, chooser, &index)?;
     read
 }
 

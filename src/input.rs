@@ -105,6 +105,21 @@ impl Input {
         }
     }
 
+    /// Can [`Input::seek_record`] skip ahead in this input (a pcap file)?
+    pub fn seekable(&mut self) -> bool {
+        self.source.as_capture_file().is_some_and(|f| f.seekable())
+    }
+
+    /// Read on from the record at byte `offset`, the `number`th of the file
+    /// (see [`CaptureFile::seek_record`](crate::source::CaptureFile::seek_record));
+    /// `false` if this input cannot.
+    pub fn seek_record(&mut self, offset: u64, number: u64) -> Result<bool, Failure> {
+        match self.source.as_capture_file() {
+            Some(file) => Ok(file.seek_record(offset, number)?),
+            None => Ok(false),
+        }
+    }
+
     /// Finish: write out the rest of the `-w` file and, for a live capture,
     /// print tcpdump's three statistics lines on standard error.
     pub fn finish(&mut self) -> Result<(), Failure> {

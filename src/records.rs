@@ -24,7 +24,7 @@ use crate::cli::{InputArgs, RecordArgs, SelectArgs, TrackerArgs};
 use crate::input::{Flow, Input};
 use crate::pipeline::{Counted, Finished, Formatted, Kept, Reporting, Tracking};
 use crate::report::{Record, RowFormat, Selection};
-use crate::source::{Event, Precision};
+use crate::source::{Event, FrameIndex, Precision};
 use crate::track::heuristics::DetectorConfig;
 use crate::track::{
     analyze, Analysis, Attempt, Emit, Endpoint, Tracker, TrackerConfig, TrackerStats, Verdict,
@@ -69,6 +69,9 @@ impl From<&SelectArgs> for Selection {
 pub struct Outcome {
     pub stats: TrackerStats,
     pub error: Option<Failure>,
+    /// Where the frames of a single file lie, for a second read of it (none
+    /// with several inputs).
+    pub index: Option<FrameIndex>,
 }
 
 impl Outcome {
@@ -306,6 +309,7 @@ fn run_one<S: RecordSink>(
     let bar = progress_bar(source.total_size(), !args.no_progress);
     let limit = input.count.unwrap_or(u64::MAX);
     let mut taken: u64 = 0;
+    let mut index = FrameIndex::default();
     // Each call answers whether to go on, so only the first event needs a
     // check before it is taken.
     let result = if limit == 0 || out.sink.stopped() {
@@ -315,6 +319,7 @@ fn run_one<S: RecordSink>(
             match event {
                 Event::Frame(frame) => {
                     taken += 1;
+                    index.note(&frame);
                     tracker.observe(&frame);
                     if taken % 8192 == 0 {
                         if let Some(bar) = &bar {
@@ -352,6 +357,7 @@ fn run_one<S: RecordSink>(
     Ok(Outcome {
         stats: tracker.stats(),
         error: result.err().or(finished.err()),
+        index: Some(index),
     })
 }
 
@@ -544,5 +550,6 @@ fn run_many<S: RecordSink>(
     Ok(Outcome {
         stats,
         error: failure,
+        index: None,
     })
 }

@@ -27,7 +27,7 @@ use crate::explain::collect_packets;
 use crate::print::time::utc_parts;
 use crate::records::{self, RecordSink};
 use crate::report::ladder::svg_for;
-use crate::source::Timestamp;
+use crate::source::{FrameIndex, Timestamp};
 use crate::track::{Attempt, TrackerStats, Verdict};
 
 /// What the page says about where its data came from.
@@ -512,6 +512,7 @@ fn ladder_svgs(
     input: &InputArgs,
     paths: &[String],
     picks: &[&LadderPick],
+    index: Option<&FrameIndex>,
 ) -> Result<Option<Vec<String>>, Failure> {
     let rereadable = |p: &String| std::fs::metadata(p).is_ok_and(|m| m.is_file());
     if picks.is_empty() || input.interface.is_some() || !paths.iter().all(rereadable) {
@@ -528,7 +529,9 @@ fn ladder_svgs(
             ..input.clone()
         };
         let attempts: Vec<&Attempt> = chosen.iter().map(|&k| &picks[k].attempt).collect();
-        let packets = collect_packets(&one, &attempts)?;
+        // The first read's index is of the one file it read.
+        let index = index.filter(|_| paths.len() == 1);
+        let packets = collect_packets(&one, &attempts, index)?;
         for (&k, packets) in chosen.iter().zip(&packets) {
             svgs[k] = svg_for(packets, &picks[k].attempt, &picks[k].analysis);
         }
@@ -568,7 +571,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
         stats: outcome.stats,
     };
     let picks = sink.agg.ladders.picks();
-    let svgs = ladder_svgs(&args.input, &paths, &picks)?;
+    let svgs = ladder_svgs(&args.input, &paths, &picks, outcome.index.as_ref())?;
     let page = render(&sink.agg, &meta, svgs.as_deref());
     let mut out = Output::file(&args.output)?;
     let mut bytes = page.into_bytes();

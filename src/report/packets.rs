@@ -253,6 +253,22 @@ impl PacketCollector {
         }
     }
 
+    /// The first frame that can still be wanted, when that is a later
+    /// attempt's first: every attempt begun so far has had as many frames
+    /// as the tracker counted, so the frames before it can be skipped.
+    pub fn wanted_next(&self) -> Option<u64> {
+        let wanted = &self.wanted;
+        if !self
+            .open
+            .iter()
+            .all(|&i| wanted[i].taken >= wanted[i].counted)
+        {
+            return None;
+        }
+        let next = *self.by_start.get(self.begun)?;
+        Some(wanted[next].first_frame)
+    }
+
     /// Nothing later than a frame of this time can still belong to a wanted
     /// attempt: each has as many frames as the tracker counted and the
     /// capture has passed every last packet time. (Both, because time stamps

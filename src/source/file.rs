@@ -8,8 +8,8 @@
 //! same diagnosis tcpdump gives and never with an unbounded allocation.
 
 use std::fs::File;
-use std::io::{self, Read};
-use std::path::Path;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
@@ -71,6 +71,10 @@ pub struct CaptureFile {
     reader: Reader,
     /// Bytes to release from the parser's buffer before the next record.
     pending: usize,
+    /// File offset of the parser's byte 0 (see [`CaptureFile::seek_record`]).
+    base: u64,
+    /// The file, when opened by path: it can be read again from an offset.
+    path: Option<PathBuf>,
     frames: u64,
     size: Option<u64>,
     first_linktype: Linktype,
@@ -92,7 +96,11 @@ pub fn open_path(path: &str) -> Result<CaptureFile, SourceError> {
         return Err(SourceError::new(path, None, "is a directory"));
     }
     let size = meta.is_file().then_some(meta.len());
-    CaptureFile::from_reader(path, Box::new(file), size)
+    let mut capture = CaptureFile::from_reader(path, Box::new(file), size)?;
+    if meta.is_file() {
+        capture.path = Some(p.to_path_buf());
+    }
+    Ok(capture)
 }
 
 pub(crate) fn io_message(e: &io::Error) -> String {
@@ -194,6 +202,8 @@ impl CaptureFile {
                 snaplen,
             },
             pending: 0,
+            base: 0,
+            path: None,
             frames: 0,
             size,
             first_linktype: linktype,
@@ -229,6 +239,8 @@ impl CaptureFile {
                 interfaces: Vec::new(),
             },
             pending: 0,
+            base: 0,
+            path: None,
             frames: 0,
             size,
             first_linktype: Linktype(u32::MAX),
@@ -272,7 +284,51 @@ impl CaptureFile {
             Reader::Legacy { reader, .. } => reader.consumed(),
             Reader::Ng { reader, .. } => reader.consumed(),
         };
-        (consumed + self.pending) as u64
+        self.base + (consumed + self.pending) as u64
+    }
+
+    /// Can [`CaptureFile::seek_record`] skip ahead in this file?
+    pub fn seekable(&self) -> bool {
+        self.path.is_some() && matches!(self.reader, Reader::Legacy { .. })
+    }
+
+    /// Read on from the record at byte `offset` of the file, numbering it
+    /// `number`: a second read of a file skips what it knows it does not
+    /// need. `offset` must be where a record begins (a frame's `offset`).
+    /// Only a pcap file opened by path can do this (a pcapng file's blocks
+    /// before the offset may describe the interfaces of those after it):
+    /// `false` when this one cannot, and it reads on where it was.
+    pub fn seek_record(&mut self, offset: u64, number: u64) -> Result<bool, SourceError> {
+        const HEADER: usize = 24;
+        let (Some(path), true) = (&self.path, self.seekable()) else {
+            return Ok(false);
+        };
+        let fail = |msg: String| SourceError::new(&self.origin, Some(offset), msg);
+        let Some(base) = offset.checked_sub(HEADER as u64) else {
+            return Err(fail("no record starts inside the file header".to_string()));
+        };
+        // The file again, its header (for the parser) then the records from
+        // the offset on.
+        let mut file = File::open(path).map_err(|e| fail(io_message(&e)))?;
+        let mut header = [0u8; HEADER];
+        file.read_exact(&mut header)
+            .and_then(|()| file.seek(SeekFrom::Start(offset)))
+            .map_err(|e| fail(io_message(&e)))?;
+        let chained: Box<dyn Read> = Box::new(io::Cursor::new(header).chain(file));
+        let mut reader = LegacyPcapReader::new(BUFFER, chained)
+            .map_err(|e| fail(format!("bad dump file format: {e}")))?;
+        match reader.next() {
+            Ok((n, PcapBlockOwned::LegacyHeader(_))) => reader.consume(n),
+            Ok(_) => return Err(fail("bad dump file format".to_string())),
+            Err(e) => return Err(fail(format!("bad dump file format: {e}"))),
+        }
+        if let Reader::Legacy { reader: old, .. } = &mut self.reader {
+            *old = reader;
+        }
+        self.base = base;
+        self.pending = 0;
+        self.frames = number.saturating_sub(1);
+        Ok(true)
     }
 
     fn fail(&self, offset: u64, msg: impl Into<String>) -> SourceError {

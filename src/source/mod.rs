@@ -138,6 +138,44 @@ pub enum Precision {
     Nano,
 }
 
+/// Where some records of a capture file lie: the number and offset of a frame
+/// about every [`FrameIndex::EVERY`] frames, noted on a first read so that a
+/// second read of the same file can skip to the frames it wants
+/// ([`CaptureFile::seek_record`]).
+#[derive(Clone, Debug, Default)]
+pub struct FrameIndex {
+    /// `(number, offset)`, both increasing.
+    marks: Vec<(u64, u64)>,
+    next: u64,
+}
+
+impl FrameIndex {
+    pub const EVERY: u64 = 4096;
+
+    /// Note a frame read (every one, in order; a filter may leave gaps).
+    #[inline]
+    pub fn note(&mut self, f: &Frame<'_>) {
+        if f.number >= self.next {
+            self.mark(f);
+        }
+    }
+
+    #[cold]
+    fn mark(&mut self, f: &Frame<'_>) {
+        self.next = f.number + Self::EVERY;
+        // Records of a file lie after its header; a live frame has no offset.
+        if f.offset > 0 && self.marks.last().map_or(true, |&(_, o)| f.offset > o) {
+            self.marks.push((f.number, f.offset));
+        }
+    }
+
+    /// The last mark at or before frame `number`: `(number, offset)`.
+    pub fn at_or_before(&self, number: u64) -> Option<(u64, u64)> {
+        let i = self.marks.partition_point(|&(n, _)| n <= number);
+        i.checked_sub(1).map(|i| self.marks[i])
+    }
+}
+
 /// One captured packet.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame<'a> {
