@@ -665,6 +665,17 @@ mod tests {
         }
     }
 
+    /// A hand with nothing to format with: records go raw, or counted.
+    fn hand_without_reporting(counting: bool) -> Hand {
+        Hand {
+            reporting: None,
+            counting,
+            queued: Arc::new(AtomicUsize::new(0)),
+            abandoned: Arc::new(AtomicBool::new(false)),
+            spare: Vec::new(),
+        }
+    }
+
     fn shape(finished: &[Finished]) -> Vec<String> {
         finished
             .iter()
@@ -734,13 +745,7 @@ mod tests {
 
     #[test]
     fn a_counting_sink_gets_every_record_counted_here_and_the_boxes_stay() {
-        let mut hand = Hand {
-            reporting: None,
-            counting: true,
-            queued: Arc::new(AtomicUsize::new(0)),
-            abandoned: Arc::new(AtomicBool::new(false)),
-            spare: Vec::new(),
-        };
+        let mut hand = hand_without_reporting(true);
         let mut spent = Vec::new();
         // Counted whatever the share, and even while the tracker is behind.
         hand.queued.store(BEHIND, Ordering::Relaxed);
@@ -768,13 +773,7 @@ mod tests {
 
     #[test]
     fn without_reporting_every_record_goes_raw() {
-        let mut hand = Hand {
-            reporting: None,
-            counting: false,
-            queued: Arc::new(AtomicUsize::new(0)),
-            abandoned: Arc::new(AtomicBool::new(false)),
-            spare: Vec::new(),
-        };
+        let mut hand = hand_without_reporting(false);
         let got = hand.pass(&mut attempts(3, None), Share::All, &mut Vec::new());
         assert_eq!(shape(&got), ["raw", "raw", "raw"]);
     }

@@ -20,6 +20,14 @@ fn scratch(tag: &str) -> PathBuf {
     dir
 }
 
+/// A generated pcap in a directory of its own: the directory and the file.
+fn generated(tag: &str, connections: u64, mix: &str, seed: u64) -> (PathBuf, PathBuf) {
+    let dir = scratch(tag);
+    let path = dir.join("capture.pcap");
+    generated_capture(&path, connections, mix, Format::Pcap, seed);
+    (dir, path)
+}
+
 /// Every frame of a file: number, offset, time and bytes.
 fn frames_of(path: &Path) -> Vec<(u64, u64, String, Vec<u8>)> {
     let mut f = open_path(path.to_str().unwrap()).expect("open");
@@ -71,9 +79,7 @@ fn a_pcap_file_reads_on_from_any_record() {
 /// at or before any frame.
 #[test]
 fn the_index_marks_frames_as_they_are_read() {
-    let dir = scratch("index");
-    let path = dir.join("capture.pcap");
-    generated_capture(&path, 3000, "established=90,refused=10", Format::Pcap, 3);
+    let (dir, path) = generated("index", 3000, "established=90,refused=10", 3);
     let all = frames_of(&path);
     let mut index = FrameIndex::default();
     let mut f = open_path(path.to_str().unwrap()).unwrap();
@@ -112,13 +118,10 @@ fn the_index_marks_frames_as_they_are_read() {
 /// frame, for attempts spread over a capture large enough to skip in.
 #[test]
 fn packets_collected_with_the_index_are_those_of_a_whole_read() {
-    let dir = scratch("collect");
-    let path = dir.join("capture.pcap");
-    generated_capture(
-        &path,
+    let (dir, path) = generated(
+        "collect",
         8000,
         "established=60,refused=10,unanswered=10,half_open=10,nmap=5,flood=5",
-        Format::Pcap,
         11,
     );
     let p = path.to_str().unwrap().to_string();
@@ -181,13 +184,10 @@ fn packets_collected_with_the_index_are_those_of_a_whole_read() {
 /// frames read turns the skipping off).
 #[test]
 fn commands_print_the_same_whether_the_second_read_skips_or_not() {
-    let dir = scratch("commands");
-    let path = dir.join("capture.pcap");
-    generated_capture(
-        &path,
+    let (dir, path) = generated(
+        "commands",
         6000,
         "established=70,refused=10,unanswered=10,half_open=10",
-        Format::Pcap,
         5,
     );
     let p = path.to_str().unwrap();
