@@ -69,8 +69,9 @@ impl From<&SelectArgs> for Selection {
 pub struct Outcome {
     pub stats: TrackerStats,
     pub error: Option<Failure>,
-    /// Where the frames of a single file lie, for a second read of it (none
-    /// with several inputs).
+    /// Where the frames of a single file lie, for a second read of it (when
+    /// the sink [reads again](RecordSink::reads_again); none with several
+    /// inputs).
     pub index: Option<FrameIndex>,
 }
 
@@ -99,6 +100,12 @@ pub trait RecordSink {
     /// The records' Zeek and Wireshark fields and heuristics are not read
     /// (the report): the tracker does not keep what they come from.
     fn views_unread(&self) -> bool {
+        false
+    }
+    /// The chosen records' packets are read again afterwards (the report's
+    /// ladders): the read notes where frames lie, for that read to skip to
+    /// them ([`Outcome::index`]).
+    fn reads_again(&self) -> bool {
         false
     }
     /// One selected attempt, by its verdict, handshake time in microseconds
@@ -309,7 +316,7 @@ fn run_one<S: RecordSink>(
     let bar = progress_bar(source.total_size(), !args.no_progress);
     let limit = input.count.unwrap_or(u64::MAX);
     let mut taken: u64 = 0;
-    let mut index = FrameIndex::default();
+    let mut index = out.sink.reads_again().then(FrameIndex::default);
     // Each call answers whether to go on, so only the first event needs a
     // check before it is taken.
     let result = if limit == 0 || out.sink.stopped() {
@@ -319,7 +326,9 @@ fn run_one<S: RecordSink>(
             match event {
                 Event::Frame(frame) => {
                     taken += 1;
-                    index.note(&frame);
+                    if let Some(index) = &mut index {
+                        index.note(&frame);
+                    }
                     tracker.observe(&frame);
                     if taken % 8192 == 0 {
                         if let Some(bar) = &bar {
@@ -357,7 +366,7 @@ fn run_one<S: RecordSink>(
     Ok(Outcome {
         stats: tracker.stats(),
         error: result.err().or(finished.err()),
-        index: Some(index),
+        index,
     })
 }
 

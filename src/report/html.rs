@@ -501,6 +501,10 @@ impl RecordSink for ReportSink {
     fn views_unread(&self) -> bool {
         true
     }
+    /// The ladders' packets come from a second read.
+    fn reads_again(&self) -> bool {
+        true
+    }
 }
 
 /// The ladder diagram of each pick, in order: the packets of the picked
@@ -529,8 +533,7 @@ fn ladder_svgs(
             ..input.clone()
         };
         let attempts: Vec<&Attempt> = chosen.iter().map(|&k| &picks[k].attempt).collect();
-        // The first read's index is of the one file it read.
-        let index = index.filter(|_| paths.len() == 1);
+        // The first read's index: there is one only when it read one file.
         let packets = collect_packets(&one, &attempts, index)?;
         for (&k, packets) in chosen.iter().zip(&packets) {
             svgs[k] = svg_for(packets, &picks[k].attempt, &picks[k].analysis);
