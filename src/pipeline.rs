@@ -374,9 +374,9 @@ impl Tracking {
 }
 
 impl Remote {
-    /// The frame decoded into the batch, in place (the packet is built
-    /// there rather than copied in); kept out of [`Tracking::observe`] so
-    /// that a tracker here is called without this code in the way.
+    /// The frame decoded and pushed onto the batch (a 128-byte packet: see
+    /// [`Packet`]); kept out of [`Tracking::observe`] so that a tracker here
+    /// is called without this code in the way.
     #[inline(never)]
     fn observe(&mut self, frame: &Frame<'_>) {
         match Packet::decode_for(frame, self.verify) {

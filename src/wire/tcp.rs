@@ -170,14 +170,7 @@ impl<'a> Iterator for TcpOptions<'a> {
         };
         let data = &b[self.pos + 2..self.pos + len];
         self.pos += len;
-        Some(TcpOption::of(kind, data))
-    }
-}
-
-impl<'a> TcpOption<'a> {
-    /// The option of this kind with these bytes after kind and length.
-    fn of(kind: u8, data: &'a [u8]) -> TcpOption<'a> {
-        match (kind, data.len()) {
+        Some(match (kind, data.len()) {
             (OPT_MSS, 2) => TcpOption::Mss(be16(data, 0)),
             (OPT_WSCALE, 1) => TcpOption::WindowScale(data[0]),
             (OPT_SACK_OK, 0) => TcpOption::SackPermitted,
@@ -194,7 +187,7 @@ impl<'a> TcpOption<'a> {
                 TcpOption::FastOpen(&data[2..])
             }
             _ => TcpOption::Unknown { kind, data },
-        }
+        })
     }
 }
 
@@ -231,7 +224,23 @@ impl<'a> OptionSummary<'a> {
         }
         let mut s = OptionSummary::default();
         for opt in options(bytes) {
-            s.add(opt);
+            match opt {
+                TcpOption::Mss(v) => s.mss = s.mss.or(Some(v)),
+                TcpOption::WindowScale(v) => s.wscale = s.wscale.or(Some(v)),
+                TcpOption::SackPermitted => s.sack_ok = true,
+                TcpOption::Sack(b) => s.sack_blocks = (b.len() / 8) as u8,
+                TcpOption::Timestamps { val, ecr } => {
+                    s.timestamps = s.timestamps.or(Some((val, ecr)))
+                }
+                TcpOption::FastOpen(cookie) => {
+                    s.fast_open = s.fast_open.or(Some(FastOpen { cookie }))
+                }
+                TcpOption::Mptcp(d) => s.mptcp_subtype = s.mptcp_subtype.or(Some(d[0] >> 4)),
+                TcpOption::Md5(_) => s.md5 = true,
+                TcpOption::TcpAo(_) => s.tcp_ao = true,
+                TcpOption::Malformed { .. } => s.malformed = true,
+                TcpOption::Eol | TcpOption::Nop | TcpOption::Unknown { .. } => {}
+            }
         }
         s
     }
@@ -260,27 +269,6 @@ impl<'a> OptionSummary<'a> {
                 ..OptionSummary::default()
             }),
             _ => None,
-        }
-    }
-
-    /// Note one option read by the iterator.
-    fn add(&mut self, opt: TcpOption<'a>) {
-        match opt {
-            TcpOption::Mss(v) => self.mss = self.mss.or(Some(v)),
-            TcpOption::WindowScale(v) => self.wscale = self.wscale.or(Some(v)),
-            TcpOption::SackPermitted => self.sack_ok = true,
-            TcpOption::Sack(b) => self.sack_blocks = (b.len() / 8) as u8,
-            TcpOption::Timestamps { val, ecr } => {
-                self.timestamps = self.timestamps.or(Some((val, ecr)))
-            }
-            TcpOption::FastOpen(cookie) => {
-                self.fast_open = self.fast_open.or(Some(FastOpen { cookie }))
-            }
-            TcpOption::Mptcp(d) => self.mptcp_subtype = self.mptcp_subtype.or(Some(d[0] >> 4)),
-            TcpOption::Md5(_) => self.md5 = true,
-            TcpOption::TcpAo(_) => self.tcp_ao = true,
-            TcpOption::Malformed { .. } => self.malformed = true,
-            TcpOption::Eol | TcpOption::Nop | TcpOption::Unknown { .. } => {}
         }
     }
 }
