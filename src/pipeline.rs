@@ -27,8 +27,11 @@
 //! format whenever none waits, each run of raw records would hold the
 //! reading thread up while the tracking thread had nothing to do. At the
 //! end of the input every attempt still open is judged at once (tens of
-//! thousands in a large capture): these go in short runs, formatted on
-//! either side in turn, rather than all on one side while the other waits.
+//! thousands in a large capture), and a sweep of timeouts can judge
+//! thousands in one batch: records go back in short runs, each as soon as
+//! it is ready, and once the reading side has sent its last batch they are
+//! formatted on either side in turn, rather than all on one side while the
+//! other waits.
 //!
 //! Ids are counted on the tracking thread for every record, so both sides
 //! number alike, and what the reading side keeps across records (the
@@ -37,8 +40,13 @@
 //!
 //! Batches of segments go to the tracker over a bounded channel, so memory
 //! stays bounded whichever side is slower; records come back over an
-//! unbounded one, so the tracker never waits for the reader and the two
-//! cannot wait for each other. Emptied batches come back to be refilled.
+//! unbounded one, so while the reader still sends batches the tracker never
+//! waits for it and the two cannot wait for each other. Once the reader has
+//! sent its last batch it only takes records, and the tracker formats a run
+//! only while no more than [`AHEAD`] hand-overs wait to be taken: else the
+//! rows of the last records would all be in memory at once (13 MB of JSON
+//! lines on the benchmark capture). Emptied batches come back to be
+//! refilled.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -69,6 +77,10 @@ const END_RUN: usize = 128;
 const SPARE_ROWS: usize = 16;
 /// Reported records' boxes sent back with a batch, at most.
 const RECYCLED: usize = 256;
+/// At the end, hand-overs not yet taken by the reading side beyond which
+/// the tracking thread waits before it formats another run: the formatted
+/// rows in memory stay a few runs' worth, not the last records' all.
+const AHEAD: usize = 2;
 
 /// Frames for the tracker: decoded segments, and the frames that held none.
 struct Batch {
@@ -233,6 +245,11 @@ pub struct Remote {
     /// Set when nothing more is wanted (the output was closed): the
     /// tracking thread stops without finishing its attempts.
     abandoned: Arc<AtomicBool>,
+    /// Hand-overs sent by the tracking thread and not yet taken here.
+    unread: Arc<AtomicUsize>,
+    /// Set once the last batch is sent: from then on this side only takes
+    /// records, and the tracking thread can wait for it.
+    reading_done: Arc<AtomicBool>,
 }
 
 impl Tracking {
@@ -249,11 +266,16 @@ impl Tracking {
         let (to_reader, back) = mpsc::channel::<Back>();
         let queued = Arc::new(AtomicUsize::new(0));
         let abandoned = Arc::new(AtomicBool::new(false));
+        let unread = Arc::new(AtomicUsize::new(0));
+        let reading_done = Arc::new(AtomicBool::new(false));
         let hand = Hand {
             reporting,
             counting,
             queued: Arc::clone(&queued),
             abandoned: Arc::clone(&abandoned),
+            unread: Arc::clone(&unread),
+            reading_done: Arc::clone(&reading_done),
+            turn: false,
             spare: Vec::new(),
         };
         let worker = thread::spawn(move || track(tracker, batches, to_reader, hand));
@@ -272,6 +294,8 @@ impl Tracking {
             stats: TrackerStats::default(),
             verify,
             abandoned,
+            unread,
+            reading_done,
         }))
     }
 
@@ -405,12 +429,21 @@ impl Remote {
         self.ready.extend(back.records);
         self.stats = back.stats;
         self.spare.extend(back.empty);
+        self.unread.fetch_sub(1, Ordering::Release);
+        // At the end the tracking thread may wait for this (see `AHEAD`);
+        // otherwise the call finds it running and only marks a token.
+        if let Some(worker) = &self.worker {
+            worker.thread().unpark();
+        }
     }
 
     fn finish(&mut self) {
         if self.batch.len() > 0 {
             self.send();
         }
+        // Only now: while a send could still wait for room, the tracking
+        // thread must not wait for this side.
+        self.reading_done.store(true, Ordering::Release);
         // Closing the channel ends the tracking thread's loop.
         self.to_tracker = None;
         self.finishing = true;
@@ -440,6 +473,8 @@ impl Drop for Remote {
         self.abandoned.store(true, Ordering::Relaxed);
         self.to_tracker = None;
         if let Some(worker) = self.worker.take() {
+            // It may be waiting for records to be taken.
+            worker.thread().unpark();
             // Unread records are dropped with the channel; the thread ends.
             let _ = worker.join();
         }
@@ -464,6 +499,13 @@ struct Hand {
     queued: Arc<AtomicUsize>,
     /// See [`Remote::abandoned`].
     abandoned: Arc<AtomicBool>,
+    /// See [`Remote::unread`].
+    unread: Arc<AtomicUsize>,
+    /// See [`Remote::reading_done`].
+    reading_done: Arc<AtomicBool>,
+    /// Whose turn it is to format the next run once reading is done: here
+    /// when true.
+    turn: bool,
     spare: Vec<Formatted>,
 }
 
@@ -481,6 +523,88 @@ impl Hand {
 
     fn abandoned(&self) -> bool {
         self.abandoned.load(Ordering::Relaxed)
+    }
+
+    /// Does this side format records (rather than count them, or hand them
+    /// over raw)?
+    fn formats(&self) -> bool {
+        self.reporting.is_some() && !self.counting
+    }
+
+    /// Hand the finished records over in runs of [`END_RUN`], each sent as
+    /// soon as it is ready, the emptied batch (if any) with the first. A
+    /// batch can finish thousands of records at once (a sweep of timeouts,
+    /// the end of the input): sent whole, their rows would all be in memory
+    /// at once, and the reading side would wait for all of them. Once that
+    /// side has sent its last batch it has nothing else to do: the runs are
+    /// then formatted here and there in turn, and one is formatted here
+    /// only while that side keeps up (see [`AHEAD`]). False if the reading
+    /// side wants nothing more.
+    // The tracker hands out boxed records; passing the boxes on copies none.
+    #[allow(clippy::vec_box)]
+    fn hand_over(
+        &mut self,
+        records: &mut Vec<Box<Attempt>>,
+        to_reader: &Sender<Back>,
+        stats: TrackerStats,
+        mut empty: Option<Batch>,
+        spent: &mut Vec<Box<Attempt>>,
+    ) -> bool {
+        let mut rest = records.drain(..);
+        loop {
+            let mut run: Vec<_> = rest.by_ref().take(END_RUN).collect();
+            if run.is_empty() && empty.is_none() {
+                return true;
+            }
+            let share = if run.is_empty() {
+                // Only the emptied batch goes back.
+                Share::Nothing
+            } else if self.reading_done.load(Ordering::Acquire) {
+                self.turn = !self.turn;
+                if self.turn {
+                    Share::All
+                } else {
+                    Share::Nothing
+                }
+            } else {
+                Share::UnlessBehind
+            };
+            if matches!(share, Share::All) && self.formats() && !self.wait_for_reader() {
+                return false;
+            }
+            let records = self.pass(&mut run, share, spent);
+            self.send(
+                to_reader,
+                Back {
+                    records,
+                    stats,
+                    empty: empty.take(),
+                },
+            );
+        }
+    }
+
+    /// Hand records over to the reading side.
+    fn send(&self, to_reader: &Sender<Back>, back: Back) {
+        self.unread.fetch_add(1, Ordering::Release);
+        // A send fails only once the reading side is gone: nothing is wanted.
+        let _ = to_reader.send(back);
+    }
+
+    /// Wait until the reading side has taken all but [`AHEAD`] hand-overs;
+    /// false if it no longer wants any.
+    fn wait_for_reader(&self) -> bool {
+        loop {
+            if self.abandoned() {
+                return false;
+            }
+            if self.unread.load(Ordering::Acquire) <= AHEAD {
+                return true;
+            }
+            // Woken by each hand-over taken, and by the reading side's end;
+            // a wake-up before this call is not lost.
+            thread::park();
+        }
     }
 
     /// The records finished, in order, as the reading side gets them: those
@@ -581,16 +705,14 @@ fn track(
         }
         batch.packets.clear();
         batch.skipped.clear();
-        let finished = hand.pass(&mut records, Share::UnlessBehind, &mut spent);
+        let stats = tracker.stats();
+        let wanted = hand.hand_over(&mut records, &to_reader, stats, Some(batch), &mut spent);
         for a in spent.drain(..) {
             tracker.recycle(a);
         }
-        // A send fails only once the reading side is gone: nothing is wanted.
-        let _ = to_reader.send(Back {
-            records: finished,
-            stats: tracker.stats(),
-            empty: Some(batch),
-        });
+        if !wanted {
+            return tracker;
+        }
     }
     if hand.abandoned() {
         return tracker;
@@ -599,29 +721,15 @@ fn track(
     while let Some(a) = tracker.next_finished() {
         records.push(a);
     }
-    // The reading side has nothing else to do now: the last records go in
-    // runs, each sent at once, formatted here and there in turn.
-    let stats = tracker.stats();
-    let mut rest = records.into_iter();
-    for here in [true, false].into_iter().cycle() {
-        let mut run: Vec<_> = rest.by_ref().take(END_RUN).collect();
-        if run.is_empty() {
-            break;
-        }
-        let share = if here { Share::All } else { Share::Nothing };
-        let _ = to_reader.send(Back {
-            records: hand.pass(&mut run, share, &mut spent),
-            stats,
-            empty: None,
-        });
-    }
+    hand.hand_over(&mut records, &to_reader, tracker.stats(), None, &mut spent);
     tracker
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::testing::{judged, Seg};
+    use crate::report::testing::{frames, judged, Seg};
+    use std::time::Duration;
 
     /// Rows that show the id the tracking thread gave.
     struct Ids;
@@ -649,18 +757,25 @@ mod tests {
         judged(&segs).into_iter().map(|(a, _)| a).collect()
     }
 
+    fn reporting(selection: Selection) -> Reporting {
+        Reporting {
+            format: Box::new(Ids),
+            detectors: DetectorConfig::default(),
+            selection,
+            precision: Precision::Micro,
+            last_id: 10,
+        }
+    }
+
     fn hand(selection: Selection) -> Hand {
         Hand {
             queued: Arc::new(AtomicUsize::new(0)),
             abandoned: Arc::new(AtomicBool::new(false)),
+            unread: Arc::new(AtomicUsize::new(0)),
+            reading_done: Arc::new(AtomicBool::new(false)),
+            turn: false,
             counting: false,
-            reporting: Some(Reporting {
-                format: Box::new(Ids),
-                detectors: DetectorConfig::default(),
-                selection,
-                precision: Precision::Micro,
-                last_id: 10,
-            }),
+            reporting: Some(reporting(selection)),
             spare: Vec::new(),
         }
     }
@@ -672,6 +787,9 @@ mod tests {
             counting,
             queued: Arc::new(AtomicUsize::new(0)),
             abandoned: Arc::new(AtomicBool::new(false)),
+            unread: Arc::new(AtomicUsize::new(0)),
+            reading_done: Arc::new(AtomicBool::new(false)),
+            turn: false,
             spare: Vec::new(),
         }
     }
@@ -776,5 +894,129 @@ mod tests {
         let mut hand = hand_without_reporting(false);
         let got = hand.pass(&mut attempts(3, None), Share::All, &mut Vec::new());
         assert_eq!(shape(&got), ["raw", "raw", "raw"]);
+    }
+
+    /// Tracking on a thread of its own, given unanswered SYNs from `n`
+    /// client ports: all still open when the input ends.
+    fn tracking_open_attempts(n: u16) -> Tracking {
+        let mut segs = Vec::new();
+        for i in 0..n {
+            let mut syn = Seg::new(true, i64::from(i), 0x02, 1000, 0);
+            syn.client_port = 1024 + i;
+            segs.push(syn);
+        }
+        let mut t = Tracking::new(
+            TrackerConfig::default(),
+            2,
+            Some(reporting(Selection::default())),
+        );
+        for f in frames(&segs) {
+            t.observe(&f.frame());
+        }
+        assert!(t.next_finished().is_none(), "all open until the end");
+        t.finish();
+        t
+    }
+
+    fn unread(t: &Tracking) -> usize {
+        let Tracking::Elsewhere(r) = t else {
+            panic!("a tracking thread");
+        };
+        r.unread.load(Ordering::Acquire)
+    }
+
+    #[test]
+    fn at_the_end_the_tracking_thread_formats_only_as_fast_as_records_are_taken() {
+        const RUNS: u16 = 40;
+        let mut t = tracking_open_attempts(END_RUN as u16 * RUNS);
+        // Time enough to format every run, were it not to wait.
+        thread::sleep(Duration::from_millis(500));
+        let ahead = unread(&t);
+        assert!(
+            ahead <= AHEAD + 2,
+            "{ahead} hand-overs waiting of {RUNS} runs: the formatted rows pile up"
+        );
+        // Every record still comes, numbered in order, formatted on either side.
+        let (mut ids, mut formatted, mut raw) = (Vec::new(), 0, 0);
+        while let Some(f) = t.next_finished() {
+            match f {
+                Finished::Formatted(f) => {
+                    formatted += f.records;
+                    let rows = String::from_utf8(f.rows).unwrap();
+                    ids.extend(rows.lines().map(|l| l.parse::<u64>().unwrap()));
+                }
+                Finished::Attempt(_) => {
+                    raw += 1;
+                    ids.push(0);
+                }
+                Finished::Counted(_) => panic!("nothing counted"),
+            }
+        }
+        assert_eq!(formatted + raw, END_RUN as u64 * u64::from(RUNS));
+        assert_eq!((formatted, raw), (raw, formatted), "runs in turn");
+        // Raw records are numbered by the reading side: here, 0.
+        let numbered: Vec<_> = ids.iter().copied().filter(|&i| i > 0).collect();
+        assert!(numbered.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(unread(&t), 0);
+    }
+
+    #[test]
+    fn a_sweep_of_timeouts_is_handed_over_in_runs() {
+        const N: u16 = END_RUN as u16 * 20;
+        let mut segs = Vec::new();
+        for i in 0..N {
+            let mut syn = Seg::new(true, i64::from(i), 0x02, 1000, 0);
+            syn.client_port = 1024 + i;
+            segs.push(syn);
+        }
+        // A minute on, past the handshake timeout: every SYN before is judged
+        // at this packet.
+        let mut late = Seg::new(true, 61_000_000, 0x02, 1000, 0);
+        late.client_port = 1024 + N;
+        segs.push(late);
+        let mut t = Tracking::new(
+            TrackerConfig::default(),
+            2,
+            Some(reporting(Selection::default())),
+        );
+        for f in frames(&segs) {
+            t.observe(&f.frame());
+        }
+        t.finish();
+        let (mut records, mut ids) = (0, Vec::new());
+        while let Some(f) = t.next_finished() {
+            match f {
+                Finished::Formatted(f) => {
+                    assert!(
+                        f.records <= END_RUN as u64,
+                        "{} records formatted in one hand-over",
+                        f.records
+                    );
+                    records += f.records;
+                    let rows = String::from_utf8(f.rows).unwrap();
+                    ids.extend(rows.lines().map(|l| l.parse::<u64>().unwrap()));
+                }
+                Finished::Attempt(_) => records += 1,
+                Finished::Counted(_) => panic!("nothing counted"),
+            }
+        }
+        assert_eq!(records, u64::from(N) + 1);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order");
+    }
+
+    #[test]
+    fn a_reading_side_that_stops_at_the_end_does_not_keep_the_tracking_thread_waiting() {
+        let t = tracking_open_attempts(END_RUN as u16 * 20);
+        thread::sleep(Duration::from_millis(200));
+        assert!(unread(&t) > AHEAD, "the tracking thread waits");
+        let (done, dropped) = mpsc::channel();
+        thread::spawn(move || {
+            drop(t);
+            done.send(()).unwrap();
+        });
+        assert!(
+            dropped.recv_timeout(Duration::from_secs(20)).is_ok(),
+            "dropping the reading side ends the tracking thread"
+        );
     }
 }
