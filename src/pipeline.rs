@@ -57,6 +57,7 @@ use std::thread::{self, JoinHandle};
 use crate::report::{Record, RowFormat, Selection};
 use crate::source::{Frame, Precision, Timestamp};
 use crate::track::heuristics::DetectorConfig;
+pub use crate::track::Counted;
 use crate::track::{
     analyze, Attempt, Endpoint, Packet, Tracker, TrackerConfig, TrackerStats, Verdict,
 };
@@ -130,31 +131,11 @@ pub enum Finished {
     /// thread.
     Formatted(Formatted),
     /// Consecutive records judged by the tracking thread for a sink that
-    /// only counts (`--summary`): what it counts of each, in order.
+    /// only counts (`--summary`): what it counts of each, in order. The
+    /// tracker keeps their boxes for new attempts (see [`Counted`]).
     Counted(Vec<Counted>),
-}
-
-/// What a sink that only counts reads of a record: its verdict, handshake
-/// time and server ([`RecordSink::count`](crate::records::RecordSink::count)).
-/// With `--threads`, the tracking thread sends this much of each record and
-/// keeps its box for a new attempt, rather than sending the box over and
-/// back: the reading side would read it from the other processor's cache,
-/// and the tracker would refill it from there.
-#[derive(Clone, Copy, Debug)]
-pub struct Counted {
-    pub verdict: Verdict,
-    pub handshake_us: Option<f64>,
-    pub server: Endpoint,
-}
-
-impl Counted {
-    pub fn of(a: &Attempt) -> Counted {
-        Counted {
-            verdict: crate::track::analysis::verdict(a),
-            handshake_us: crate::track::rtt::handshake_time(a),
-            server: a.server,
-        }
-    }
+    /// One such record, judged by a tracker on this thread.
+    Count(Counted),
 }
 
 /// Records judged, selected and formatted on the tracking thread.
@@ -257,7 +238,6 @@ impl Tracking {
     /// also judges and formats records when it can, given `reporting`.
     pub fn new(cfg: TrackerConfig, threads: u16, reporting: Option<Reporting>) -> Tracking {
         let verify = cfg.checksums();
-        let counting = cfg.counts_only;
         let tracker = Tracker::new(cfg);
         if threads < 2 {
             return Tracking::Here(Box::new(tracker));
@@ -270,7 +250,6 @@ impl Tracking {
         let reading_done = Arc::new(AtomicBool::new(false));
         let hand = Hand {
             reporting,
-            counting,
             queued: Arc::clone(&queued),
             abandoned: Arc::clone(&abandoned),
             unread: Arc::clone(&unread),
@@ -324,7 +303,10 @@ impl Tracking {
     /// tracking thread is done.
     pub fn next_finished(&mut self) -> Option<Finished> {
         match self {
-            Tracking::Here(t) => t.next_finished().map(Finished::Attempt),
+            Tracking::Here(t) => match t.next_finished() {
+                Some(a) => Some(Finished::Attempt(a)),
+                None => t.next_counted().map(Finished::Count),
+            },
             Tracking::Elsewhere(r) => {
                 if r.ready.is_empty() && r.finishing {
                     r.wait();
@@ -493,8 +475,6 @@ enum Share {
 /// behind, else raw.
 struct Hand {
     reporting: Option<Reporting>,
-    /// The sink only counts: every record goes as [`Counted`].
-    counting: bool,
     /// Batches waiting for the tracking thread.
     queued: Arc<AtomicUsize>,
     /// See [`Remote::abandoned`].
@@ -528,7 +508,7 @@ impl Hand {
     /// Does this side format records (rather than count them, or hand them
     /// over raw)?
     fn formats(&self) -> bool {
-        self.reporting.is_some() && !self.counting
+        self.reporting.is_some()
     }
 
     /// Hand the finished records over in runs of [`END_RUN`], each sent as
@@ -548,7 +528,6 @@ impl Hand {
         to_reader: &Sender<Back>,
         stats: TrackerStats,
         mut empty: Option<Batch>,
-        spent: &mut Vec<Box<Attempt>>,
     ) -> bool {
         let mut rest = records.drain(..);
         loop {
@@ -572,13 +551,33 @@ impl Hand {
             if matches!(share, Share::All) && self.formats() && !self.wait_for_reader() {
                 return false;
             }
-            let records = self.pass(&mut run, share, spent);
+            let records = self.pass(&mut run, share);
             self.send(
                 to_reader,
                 Back {
                     records,
                     stats,
                     empty: empty.take(),
+                },
+            );
+        }
+    }
+
+    /// What is counted of the records the tracker finished, when only
+    /// that is read: all of them then, and in order.
+    fn send_counted(&self, tracker: &mut Tracker, to_reader: &Sender<Back>, stats: TrackerStats) {
+        let mut counted = Vec::new();
+        while let Some(c) = tracker.next_counted() {
+            counted.push(c);
+        }
+        if !counted.is_empty() {
+            let records = vec![Finished::Counted(counted)];
+            self.send(
+                to_reader,
+                Back {
+                    records,
+                    stats,
+                    empty: None,
                 },
             );
         }
@@ -610,24 +609,10 @@ impl Hand {
     /// The records finished, in order, as the reading side gets them: those
     /// the `share` gives this side are formatted here, unless there is
     /// nothing to format with; whether the tracking thread is behind is
-    /// looked at before each. For a sink that only counts, every record is
-    /// counted here, whatever the share, and its box goes to `spent`.
+    /// looked at before each.
     // The tracker hands out boxed records; passing the boxes on copies none.
     #[allow(clippy::vec_box)]
-    fn pass(
-        &mut self,
-        records: &mut Vec<Box<Attempt>>,
-        share: Share,
-        spent: &mut Vec<Box<Attempt>>,
-    ) -> Vec<Finished> {
-        if self.counting {
-            if records.is_empty() {
-                return Vec::new();
-            }
-            let counted = records.iter().map(|a| Counted::of(a)).collect();
-            spent.append(records);
-            return vec![Finished::Counted(counted)];
-        }
+    fn pass(&mut self, records: &mut Vec<Box<Attempt>>, share: Share) -> Vec<Finished> {
         let Some(rep) = &mut self.reporting else {
             return records.drain(..).map(Finished::Attempt).collect();
         };
@@ -683,7 +668,6 @@ fn track(
     mut hand: Hand,
 ) -> Tracker {
     let mut records = Vec::new();
-    let mut spent = Vec::new();
     while let Some(mut batch) = hand.next(&batches) {
         for a in batch.reported.drain(..) {
             tracker.recycle(a);
@@ -706,11 +690,8 @@ fn track(
         batch.packets.clear();
         batch.skipped.clear();
         let stats = tracker.stats();
-        let wanted = hand.hand_over(&mut records, &to_reader, stats, Some(batch), &mut spent);
-        for a in spent.drain(..) {
-            tracker.recycle(a);
-        }
-        if !wanted {
+        hand.send_counted(&mut tracker, &to_reader, stats);
+        if !hand.hand_over(&mut records, &to_reader, stats, Some(batch)) {
             return tracker;
         }
     }
@@ -721,7 +702,9 @@ fn track(
     while let Some(a) = tracker.next_finished() {
         records.push(a);
     }
-    hand.hand_over(&mut records, &to_reader, tracker.stats(), None, &mut spent);
+    let stats = tracker.stats();
+    hand.send_counted(&mut tracker, &to_reader, stats);
+    hand.hand_over(&mut records, &to_reader, stats, None);
     tracker
 }
 
@@ -774,17 +757,15 @@ mod tests {
             unread: Arc::new(AtomicUsize::new(0)),
             reading_done: Arc::new(AtomicBool::new(false)),
             turn: false,
-            counting: false,
             reporting: Some(reporting(selection)),
             spare: Vec::new(),
         }
     }
 
-    /// A hand with nothing to format with: records go raw, or counted.
-    fn hand_without_reporting(counting: bool) -> Hand {
+    /// A hand with nothing to format with: records go raw.
+    fn hand_without_reporting() -> Hand {
         Hand {
             reporting: None,
-            counting,
             queued: Arc::new(AtomicUsize::new(0)),
             abandoned: Arc::new(AtomicBool::new(false)),
             unread: Arc::new(AtomicUsize::new(0)),
@@ -813,6 +794,7 @@ mod tests {
                         .collect::<Vec<_>>()
                         .join(" ")
                 ),
+                Finished::Count(c) => format!("counted: {}", c.verdict.name()),
             })
             .collect()
     }
@@ -821,26 +803,26 @@ mod tests {
     fn records_are_formatted_here_only_while_the_tracker_keeps_up() {
         let (to_tracker, batches) = mpsc::sync_channel(QUEUED);
         let mut hand = hand(Selection::default());
-        let got = hand.pass(&mut attempts(3, None), Share::UnlessBehind, &mut Vec::new());
+        let got = hand.pass(&mut attempts(3, None), Share::UnlessBehind);
         assert_eq!(shape(&got), ["3 records: 11 12 13"]);
         // Batches wait: the records go raw, and still take their ids.
         for _ in 0..BEHIND {
             hand.queued.fetch_add(1, Ordering::Relaxed);
             to_tracker.send(Batch::new()).unwrap();
         }
-        let got = hand.pass(&mut attempts(2, None), Share::UnlessBehind, &mut Vec::new());
+        let got = hand.pass(&mut attempts(2, None), Share::UnlessBehind);
         assert_eq!(shape(&got), ["raw", "raw"]);
         assert!(hand.next(&batches).is_some(), "a waiting batch");
-        let got = hand.pass(&mut attempts(1, None), Share::UnlessBehind, &mut Vec::new());
+        let got = hand.pass(&mut attempts(1, None), Share::UnlessBehind);
         assert_eq!(shape(&got), ["1 records: 16"]);
         // At the end, runs are shared out whether or not batches wait.
         hand.queued.fetch_add(BEHIND, Ordering::Relaxed);
-        let got = hand.pass(&mut attempts(2, None), Share::All, &mut Vec::new());
+        let got = hand.pass(&mut attempts(2, None), Share::All);
         assert_eq!(shape(&got), ["2 records: 17 18"]);
         hand.queued.store(0, Ordering::Relaxed);
-        let got = hand.pass(&mut attempts(2, None), Share::Nothing, &mut Vec::new());
+        let got = hand.pass(&mut attempts(2, None), Share::Nothing);
         assert_eq!(shape(&got), ["raw", "raw"]);
-        let got = hand.pass(&mut attempts(1, None), Share::All, &mut Vec::new());
+        let got = hand.pass(&mut attempts(1, None), Share::All);
         assert_eq!(shape(&got), ["1 records: 21"]);
     }
 
@@ -851,7 +833,7 @@ mod tests {
             ..Selection::default()
         };
         let mut hand = hand(refused);
-        let got = hand.pass(&mut attempts(4, Some(2)), Share::All, &mut Vec::new());
+        let got = hand.pass(&mut attempts(4, Some(2)), Share::All);
         assert_eq!(shape(&got), ["4 records: 13"]);
         let Some(Finished::Formatted(f)) = got.first() else {
             panic!("formatted records");
@@ -862,37 +844,9 @@ mod tests {
     }
 
     #[test]
-    fn a_counting_sink_gets_every_record_counted_here_and_the_boxes_stay() {
-        let mut hand = hand_without_reporting(true);
-        let mut spent = Vec::new();
-        // Counted whatever the share, and even while the tracker is behind.
-        hand.queued.store(BEHIND, Ordering::Relaxed);
-        for share in [Share::UnlessBehind, Share::All, Share::Nothing] {
-            let mut records = attempts(3, Some(1));
-            let want: Vec<_> = records.iter().map(|a| Counted::of(a)).collect();
-            let got = hand.pass(&mut records, share, &mut spent);
-            assert_eq!(shape(&got), ["counted: unanswered refused unanswered"]);
-            let Some(Finished::Counted(c)) = got.first() else {
-                panic!("counted records");
-            };
-            assert_eq!(c.len(), want.len());
-            for (c, w) in c.iter().zip(&want) {
-                assert_eq!(c.verdict, w.verdict);
-                assert_eq!(c.handshake_us, w.handshake_us);
-                assert_eq!(c.server, w.server);
-            }
-            assert!(records.is_empty());
-        }
-        assert_eq!(spent.len(), 9, "every box back to the tracker");
-        assert!(hand
-            .pass(&mut Vec::new(), Share::All, &mut spent)
-            .is_empty());
-    }
-
-    #[test]
     fn without_reporting_every_record_goes_raw() {
-        let mut hand = hand_without_reporting(false);
-        let got = hand.pass(&mut attempts(3, None), Share::All, &mut Vec::new());
+        let mut hand = hand_without_reporting();
+        let got = hand.pass(&mut attempts(3, None), Share::All);
         assert_eq!(shape(&got), ["raw", "raw", "raw"]);
     }
 
@@ -949,7 +903,7 @@ mod tests {
                     raw += 1;
                     ids.push(0);
                 }
-                Finished::Counted(_) => panic!("nothing counted"),
+                Finished::Counted(_) | Finished::Count(_) => panic!("nothing counted"),
             }
         }
         assert_eq!(formatted + raw, END_RUN as u64 * u64::from(RUNS));
@@ -997,7 +951,7 @@ mod tests {
                     ids.extend(rows.lines().map(|l| l.parse::<u64>().unwrap()));
                 }
                 Finished::Attempt(_) => records += 1,
-                Finished::Counted(_) => panic!("nothing counted"),
+                Finished::Counted(_) | Finished::Count(_) => panic!("nothing counted"),
             }
         }
         assert_eq!(records, u64::from(N) + 1);

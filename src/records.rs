@@ -388,6 +388,7 @@ fn deliver_finished<S: RecordSink>(
                 tracker.written(f);
             }
             Finished::Counted(c) => out.deliver_counted(&c),
+            Finished::Count(c) => out.deliver_counted(std::slice::from_ref(&c)),
         }
     }
     Ok(())

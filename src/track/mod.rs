@@ -40,6 +40,7 @@ pub use analysis::{analyze, Analysis, Verdict};
 pub use attempt::{Attempt, EndReason, Event, EventKind, Origin};
 pub use key::{Endpoint, FlowKey, Side};
 pub use packet::Packet;
+pub use release::Counted;
 pub use table::Tracker;
 
 use std::time::Duration;

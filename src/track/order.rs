@@ -9,13 +9,11 @@
 
 use std::collections::VecDeque;
 
-use super::attempt::Attempt;
-
-/// Live attempts and waiting records, in order of index.
-pub(super) struct Pending {
+/// Live attempts and waiting records (of type `R`), in order of index.
+pub(super) struct Pending<R> {
     /// Sorted by index; an entry that left without a record to wait stays
     /// (as `Left`) until it reaches the front or the queue is compacted.
-    entries: VecDeque<Entry>,
+    entries: VecDeque<Entry<R>>,
     live: usize,
     waiting: usize,
     /// No entry before this index is live; the first live entry is found
@@ -23,24 +21,24 @@ pub(super) struct Pending {
     first_live: u64,
 }
 
-struct Entry {
+struct Entry<R> {
     index: u64,
     /// The second of the attempt's first packet.
     sec: i64,
-    state: State,
+    state: State<R>,
 }
 
-enum State {
+enum State<R> {
     /// In the table, in this slot.
     Live(u32),
     /// Finished, its record waiting for the earlier attempts.
-    Waiting(Box<Attempt>),
+    Waiting(R),
     /// Gone without a record to wait (handed out already, or dropped).
     Left,
 }
 
-impl Pending {
-    pub fn new() -> Pending {
+impl<R> Pending<R> {
+    pub fn new() -> Pending<R> {
         Pending {
             entries: VecDeque::new(),
             live: 0,
@@ -101,11 +99,7 @@ impl Pending {
     /// The live attempt `index` left; its record waits for the earlier ones
     /// when one is given. If `index` was not live, nothing changes and the
     /// record comes back.
-    pub fn leave(
-        &mut self,
-        index: u64,
-        record: Option<Box<Attempt>>,
-    ) -> Result<(), Option<Box<Attempt>>> {
+    pub fn leave(&mut self, index: u64, record: Option<R>) -> Result<(), Option<R>> {
         let at = self.position(index);
         let Some(e) = self
             .entries
@@ -171,7 +165,7 @@ impl Pending {
     }
 
     /// The waiting record at the front: every earlier attempt has left.
-    pub fn front_waiting(&self) -> Option<&Attempt> {
+    pub fn front_waiting(&self) -> Option<&R> {
         match &self.entries.front()?.state {
             State::Waiting(a) => Some(a),
             _ => None,
@@ -179,7 +173,7 @@ impl Pending {
     }
 
     /// Take the waiting record at the front.
-    pub fn pop_waiting(&mut self) -> Option<Box<Attempt>> {
+    pub fn pop_waiting(&mut self) -> Option<R> {
         self.front_waiting()?;
         let Some(Entry {
             state: State::Waiting(a),
@@ -193,6 +187,15 @@ impl Pending {
         Some(a)
     }
 
+    /// The records waiting, in order.
+    #[cfg(test)]
+    pub fn waiting_records(&self) -> impl Iterator<Item = &R> {
+        self.entries.iter().filter_map(|e| match &e.state {
+            State::Waiting(r) => Some(r),
+            _ => None,
+        })
+    }
+
     /// The second of the first packet of the attempt with the lowest index
     /// still pending, live or waiting.
     pub fn oldest_sec(&self) -> Option<i64> {
@@ -204,6 +207,7 @@ impl Pending {
 mod tests {
     use super::*;
     use crate::source::Timestamp;
+    use crate::track::attempt::Attempt;
     use crate::track::attempt::Origin;
     use crate::track::key::Endpoint;
     use crate::wire::addr::Addr;
@@ -231,7 +235,7 @@ mod tests {
         Waiting(i64),
     }
 
-    fn check(p: &Pending, model: &BTreeMap<u64, Model>) {
+    fn check(p: &Pending<Box<Attempt>>, model: &BTreeMap<u64, Model>) {
         let live = model.values().filter(|m| matches!(m, Model::Live(..)));
         assert_eq!(p.len(), live.count());
         assert_eq!(p.waiting(), model.len() - p.len());

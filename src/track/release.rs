@@ -3,11 +3,41 @@
 
 use super::analysis::{self, Verdict};
 use super::attempt::{Attempt, EndReason, WindowFacts};
+use super::key::Endpoint;
 use super::slots::{prefetch_attempt, Live};
 use super::table::{queue, slot_deadline, Tracker};
 use super::timeouts::{deadline, Due};
 use super::Emit;
 use crate::source::Timestamp;
+
+/// What a sink that only counts reads of a record: its verdict, handshake
+/// time and server ([`RecordSink::count`](crate::records::RecordSink::count)).
+#[derive(Clone, Copy, Debug)]
+pub struct Counted {
+    pub verdict: Verdict,
+    pub handshake_us: Option<f64>,
+    pub server: Endpoint,
+}
+
+impl Counted {
+    pub fn of(a: &Attempt) -> Counted {
+        Counted {
+            verdict: analysis::verdict(a),
+            handshake_us: super::rtt::handshake_time(a),
+            server: a.server,
+        }
+    }
+}
+
+/// A finished record waiting for the earlier attempts to finish. When only
+/// counts are read, what is counted of it waits instead, and its 888-byte
+/// box holds a new attempt at once: most of the records a capture holds at
+/// any time are waiting, and their boxes were most of its memory and of
+/// its first-touch page faults.
+pub(super) enum Held {
+    Whole(Box<Attempt>),
+    Counted(Box<Counted>),
+}
 
 impl Tracker {
     /// Let capture time pass without a packet (live capture): attempts whose
@@ -59,8 +89,8 @@ impl Tracker {
             self.remove_slot(n, EndReason::EndOfInput);
         }
         self.due.clear();
-        while let Some(a) = self.pending.pop_waiting() {
-            self.ready.push_back(a);
+        while let Some(held) = self.pending.pop_waiting() {
+            self.ready_as_is(held);
         }
     }
 
@@ -148,9 +178,8 @@ impl Tracker {
             if self.pending.front_waiting().is_some() {
                 // Only the window of a live attempt holds it back: let it go
                 // with the counts as they are.
-                let mut a = self.pending.pop_waiting().expect("front");
-                a.window = self.window_facts(&a);
-                self.ready.push_back(a);
+                let held = self.pending.pop_waiting().expect("front");
+                self.ready_with_window(held);
             } else {
                 // The front is the oldest live attempt.
                 let (_, n, _) = self.pending.first().expect("a live attempt at the front");
@@ -186,10 +215,10 @@ impl Tracker {
                 }
                 Emit::InOrder => {
                     let a = self.judge(live.attempt);
-                    if let Err(Some(mut a)) = self.pending.leave(index, Some(a)) {
+                    let held = self.hold(a);
+                    if let Err(Some(held)) = self.pending.leave(index, Some(held)) {
                         // Not live (never so): it has nothing to wait for.
-                        a.window = self.window_facts(&a);
-                        self.ready.push_back(a);
+                        self.ready_with_window(held);
                     }
                 }
             }
@@ -199,9 +228,41 @@ impl Tracker {
 
     /// A record leaves at once, not in order (live capture).
     pub(super) fn hand_out(&mut self, a: Box<Attempt>) {
-        let mut a = self.judge(a);
-        a.window = self.window_facts(&a);
-        self.ready.push_back(a);
+        let a = self.judge(a);
+        self.ready_with_window(Held::Whole(a));
+    }
+
+    /// A judged record as it waits: whole, or only what is counted of it.
+    fn hold(&mut self, a: Box<Attempt>) -> Held {
+        if !self.cfg.counts_only {
+            return Held::Whole(a);
+        }
+        let counted = Counted::of(&a);
+        self.recycle(a);
+        Held::Counted(Box::new(counted))
+    }
+
+    /// A record's turn has come: with its detector window's counts.
+    fn ready_with_window(&mut self, held: Held) {
+        match held {
+            Held::Whole(mut a) => {
+                a.window = self.window_facts(&a);
+                self.ready_as_is(Held::Whole(a));
+            }
+            counted @ Held::Counted(_) => self.ready_as_is(counted),
+        }
+    }
+
+    /// A record's turn has come, as it stands.
+    fn ready_as_is(&mut self, held: Held) {
+        match held {
+            Held::Whole(a) if self.cfg.counts_only => {
+                self.counted.push_back(Counted::of(&a));
+                self.recycle(a);
+            }
+            Held::Whole(a) => self.ready.push_back(a),
+            Held::Counted(c) => self.counted.push_back(*c),
+        }
     }
 
     /// Count a finished record in the detector windows; a simultaneous open
@@ -230,22 +291,106 @@ impl Tracker {
     /// window's counts are complete).
     fn drain_waiting(&mut self) {
         let views = self.cfg.views();
-        while let Some(a) = self.pending.front_waiting() {
-            if views {
+        while let Some(held) = self.pending.front_waiting() {
+            if let (true, Held::Whole(a)) = (views, held) {
                 if let Some((_, _, sec)) = self.pending.first() {
                     if sec < self.detectors.window_end(a) {
                         break;
                     }
                 }
             }
-            let mut a = self.pending.pop_waiting().expect("front");
-            a.window = self.window_facts(&a);
-            self.ready.push_back(a);
+            let held = self.pending.pop_waiting().expect("front");
+            self.ready_with_window(held);
         }
         if views {
             if let Some(sec) = self.pending.oldest_sec() {
                 self.detectors.forget_before(sec);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testing::{frames, Seg};
+    use crate::track::TrackerConfig;
+
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    const RST: u8 = 0x04;
+
+    /// A connection that stays open, then `n` refused attempts behind it.
+    fn held_back(n: u16) -> Vec<Seg> {
+        let mut segs = vec![
+            Seg::new(true, 0, SYN, 1000, 0),
+            Seg::new(false, 1, SYN | ACK, 5000, 1001),
+            Seg::new(true, 2, ACK, 1001, 5001),
+        ];
+        for i in 0..n {
+            let t = 10 + i64::from(i) * 10;
+            let mut syn = Seg::new(true, t, SYN, 7000, 0);
+            syn.client_port = 1024 + i;
+            let mut rst = Seg::new(false, t + 1, RST | ACK, 0, 7001);
+            rst.client_port = 1024 + i;
+            segs.extend([syn, rst]);
+        }
+        // The open connection again, past the refused ones' linger: they
+        // have left the table, and wait for it.
+        segs.push(Seg::new(true, 20_000_000, ACK, 1001, 5001));
+        segs
+    }
+
+    fn tracker(counts_only: bool, segs: &[Seg]) -> Tracker {
+        let mut t = Tracker::new(TrackerConfig {
+            counts_only,
+            ..TrackerConfig::default()
+        });
+        for f in frames(segs) {
+            t.observe(&f.frame());
+        }
+        t
+    }
+
+    #[test]
+    fn records_held_back_wait_as_counts_when_only_counts_are_read() {
+        const N: u16 = 300;
+        let segs = held_back(N);
+        let (mut full, mut counts) = (tracker(false, &segs), tracker(true, &segs));
+        for t in [&full, &counts] {
+            assert!(!t.has_finished(), "held back by the open connection");
+            assert_eq!(t.pending.waiting(), usize::from(N));
+        }
+        let whole = |t: &Tracker| {
+            t.pending
+                .waiting_records()
+                .filter(|h| matches!(h, Held::Whole(_)))
+                .count()
+        };
+        assert_eq!(whole(&full), usize::from(N));
+        assert_eq!(whole(&counts), 0, "no box kept for a record waiting");
+        // The same records, in the same order, once the open one ends.
+        full.finish();
+        counts.finish();
+        let mut want = Vec::new();
+        while let Some(a) = full.next_finished() {
+            want.push(Counted::of(&a));
+        }
+        assert!(full.next_counted().is_none());
+        assert!(counts.next_finished().is_none());
+        let mut got = Vec::new();
+        while let Some(c) = counts.next_counted() {
+            got.push(c);
+        }
+        assert_eq!(got.len(), usize::from(N) + 1);
+        assert_eq!(want.len(), got.len());
+        for (w, g) in want.iter().zip(&got) {
+            assert_eq!(
+                (w.verdict, w.handshake_us, w.server),
+                (g.verdict, g.handshake_us, g.server)
+            );
+        }
+        assert_eq!(got[0].verdict, Verdict::Established);
+        assert!(got[1..].iter().all(|c| c.verdict == Verdict::Refused));
     }
 }

@@ -15,6 +15,7 @@ use super::key::{Endpoint, FlowKey, Side};
 use super::machine::Seg;
 use super::order::Pending;
 use super::packet::{payload_on_wire, Packet};
+use super::release::{Counted, Held};
 use super::slots::{Live, Slot, Slots};
 use super::timeouts::{self, deadline, Timeouts, Wait};
 use super::{Emit, TrackerConfig, TrackerStats};
@@ -31,9 +32,12 @@ pub struct Tracker {
     /// Live attempts by index, with their slot and the second of their first
     /// packet, and the finished records waiting for earlier ones (in-order
     /// output): the oldest live attempt holds back the records after it.
-    pub(super) pending: Pending,
+    pub(super) pending: Pending<Held>,
     pub(super) next_index: u64,
     pub(super) ready: VecDeque<Box<Attempt>>,
+    /// What is counted of the records ready, in their place, when only
+    /// that is read ([`TrackerConfig::counts_only`]).
+    pub(super) counted: VecDeque<Counted>,
     pub(super) now: i128,
     pub(super) detectors: Detectors,
     pub(super) stats: TrackerStats,
@@ -62,6 +66,7 @@ impl Tracker {
             pending: Pending::new(),
             next_index: 0,
             ready: VecDeque::new(),
+            counted: VecDeque::new(),
             now: i128::MIN,
             detectors,
             stats: TrackerStats::default(),
@@ -147,12 +152,20 @@ impl Tracker {
     /// Whether a record is ready to be reported.
     #[inline]
     pub fn has_finished(&self) -> bool {
-        !self.ready.is_empty()
+        !(self.ready.is_empty() && self.counted.is_empty())
     }
 
-    /// The next record ready to be reported.
+    /// The next record ready to be reported (none when only counts are
+    /// read: see [`Tracker::next_counted`]).
     pub fn next_finished(&mut self) -> Option<Box<Attempt>> {
         self.ready.pop_front()
+    }
+
+    /// When only counts are read ([`TrackerConfig::counts_only`]): what is
+    /// counted of the next record ready, whose box already holds a new
+    /// attempt or went back to the allocator.
+    pub fn next_counted(&mut self) -> Option<Counted> {
+        self.counted.pop_front()
     }
 
     /// Account a decoded segment.
