@@ -19,7 +19,7 @@ use synack::report::ladder::{text_for, TextStyle};
 use synack::report::packets::{CapturedFrame, PacketCollector};
 use synack::source::{Frame, Linktype, Precision, Timestamp};
 use synack::track::heuristics::DetectorConfig;
-use synack::track::{analyze, Attempt, Emit, Tracker, TrackerConfig, TrackerStats};
+use synack::track::{analyze, Attempt, Counted, Emit, Tracker, TrackerConfig, TrackerStats};
 use synack::wire::internet_checksum;
 
 /// The fuzz input, read front to back; zeros once it runs out.
@@ -284,7 +284,13 @@ pub fn run(data: &[u8]) {
             Ok(p) => counting.observe_packet(&p),
             Err(skip) => counting.count_skipped(skip, 1),
         }
-        drain(&mut counting, &mut counted);
+        assert!(
+            counting.next_finished().is_none(),
+            "a tracker that only counts hands out no whole record"
+        );
+        while let Some(c) = counting.next_counted() {
+            counted.push(c);
+        }
         frames.push(CapturedFrame::from_frame(&frame));
         drain(&mut tracker, &mut records);
         let stats = tracker.stats();
@@ -307,7 +313,22 @@ pub fn run(data: &[u8]) {
     tracker.finish();
     drain(&mut tracker, &mut records);
     let stats = tracker.stats();
-    agrees("counting", &mut counting, &mut counted, stats, &records);
+    // The counting tracker: what it counted of each record, in order.
+    counting.finish();
+    assert!(counting.next_finished().is_none());
+    while let Some(c) = counting.next_counted() {
+        counted.push(c);
+    }
+    assert_eq!(counting.stats(), stats, "the counting tracker's counters");
+    let count = |c: &Counted| (c.verdict, c.handshake_us.map(f64::to_bits), c.server);
+    assert_eq!(
+        counted.iter().map(count).collect::<Vec<_>>(),
+        records
+            .iter()
+            .map(|a| count(&Counted::of(a)))
+            .collect::<Vec<_>>(),
+        "the counting tracker's records"
+    );
     agrees("viewless", &mut viewless, &mut unviewed, stats, &records);
     // The report's tracker verifies no checksum: its ladders do, for the
     // packets they draw (checked below).
