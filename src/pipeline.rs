@@ -412,10 +412,13 @@ impl Remote {
         self.stats = back.stats;
         self.spare.extend(back.empty);
         self.unread.fetch_sub(1, Ordering::Release);
-        // At the end the tracking thread may wait for this (see `AHEAD`);
-        // otherwise the call finds it running and only marks a token.
-        if let Some(worker) = &self.worker {
-            worker.thread().unpark();
+        // Once reading is done the tracking thread may wait for this (see
+        // `AHEAD`). Not before: it never waits for it then, and a wake-up
+        // would only stir it from waiting for a batch.
+        if self.finishing {
+            if let Some(worker) = &self.worker {
+                worker.thread().unpark();
+            }
         }
     }
 
