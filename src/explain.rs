@@ -122,7 +122,8 @@ pub fn collect_packets(
             })
         });
         match skip.take() {
-            Some((number, offset)) if again.seek_record(offset, number)? => {}
+            Some((number, offset))
+                if again.seek_record(offset, number, index.expect("an index"))? => {}
             _ => break,
         }
     }
@@ -183,6 +184,7 @@ fn read_twice(
     let mut taken = 0u64;
     let mut batch: Batch = Vec::new();
     let mut index = FrameIndex::default();
+    input.note_index(&index);
     let mut flush =
         |batch: &mut Batch, chooser: &mut Chooser, index: &FrameIndex| -> Result<(), Failure> {
             if batch.is_empty() {

@@ -12,7 +12,7 @@ use crate::app::{self, Failure};
 use crate::cli::InputArgs;
 use crate::privileges;
 use crate::savefile::{SaveFormat, SaveOptions, Savefile};
-use crate::source::{BpfFilter, CaptureStats, Event, FrameSource};
+use crate::source::{BpfFilter, CaptureStats, Event, FrameIndex, FrameSource};
 
 /// A consumer's answer: go on, or stop reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,17 +105,33 @@ impl Input {
         }
     }
 
-    /// Can [`Input::seek_record`] skip ahead in this input (a pcap file)?
+    /// Can [`Input::seek_record`] skip ahead in this input (a capture file
+    /// opened by path)?
     pub fn seekable(&mut self) -> bool {
         self.source.as_capture_file().is_some_and(|f| f.seekable())
     }
 
-    /// Read on from the record at byte `offset`, the `number`th of the file
-    /// (see [`CaptureFile::seek_record`](crate::source::CaptureFile::seek_record));
+    /// This read is the first of a file that will be read again with
+    /// `index`: the file keeps the index told where its pcapng section
+    /// headers and interface descriptions end, as it reads them.
+    pub fn note_index(&mut self, index: &FrameIndex) {
+        if let Some(file) = self.source.as_capture_file() {
+            file.report_settled(index.settled_to());
+        }
+    }
+
+    /// Read on from the record at byte `offset`, the `number`th of the file,
+    /// with the first read's `index` (see
+    /// [`CaptureFile::seek_record`](crate::source::CaptureFile::seek_record));
     /// `false` if this input cannot.
-    pub fn seek_record(&mut self, offset: u64, number: u64) -> Result<bool, Failure> {
+    pub fn seek_record(
+        &mut self,
+        offset: u64,
+        number: u64,
+        index: &FrameIndex,
+    ) -> Result<bool, Failure> {
         match self.source.as_capture_file() {
-            Some(file) => Ok(file.seek_record(offset, number)?),
+            Some(file) => Ok(file.seek_record(offset, number, index.settled())?),
             None => Ok(false),
         }
     }

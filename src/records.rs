@@ -317,6 +317,9 @@ fn run_one<S: RecordSink>(
     let limit = input.count.unwrap_or(u64::MAX);
     let mut taken: u64 = 0;
     let mut index = out.sink.reads_again().then(FrameIndex::default);
+    if let Some(index) = &index {
+        opened.note_index(index);
+    }
     // Each call answers whether to go on, so only the first event needs a
     // check before it is taken.
     let result = if limit == 0 || out.sink.stopped() {

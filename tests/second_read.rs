@@ -1,7 +1,7 @@
 //! The second read of a capture file (the packets of chosen attempts, for
 //! `report`'s ladders, `explain` and `synack ladder`) skips ahead with the
-//! first read's index of a pcap file: what it collects, and what the commands
-//! print, are what a read of every frame gives.
+//! first read's index of a pcap or pcapng file: what it collects, and what
+//! the commands print, are what a read of every frame gives.
 
 mod common;
 
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use common::{corpus, generated_capture, synack};
 use synack::cli::InputArgs;
 use synack::explain::collect_packets;
-use synack::source::{open_path, FrameIndex, FrameSource};
+use synack::source::{open_path, CaptureFile, FrameIndex, FrameSource};
 use synack::track::{Attempt, Tracker, TrackerConfig};
 use synack_gen::Format;
 
@@ -20,11 +20,20 @@ fn scratch(tag: &str) -> PathBuf {
     dir
 }
 
-/// A generated pcap in a directory of its own: the directory and the file.
-fn generated(tag: &str, connections: u64, mix: &str, seed: u64) -> (PathBuf, PathBuf) {
+/// A generated capture in a directory of its own: the directory and the file.
+fn generated(
+    tag: &str,
+    connections: u64,
+    mix: &str,
+    seed: u64,
+    format: Format,
+) -> (PathBuf, PathBuf) {
     let dir = scratch(tag);
-    let path = dir.join("capture.pcap");
-    generated_capture(&path, connections, mix, Format::Pcap, seed);
+    let path = dir.join(match format {
+        Format::Pcap => "capture.pcap",
+        Format::Pcapng => "capture.pcapng",
+    });
+    generated_capture(&path, connections, mix, format, seed);
     (dir, path)
 }
 
@@ -43,9 +52,22 @@ fn frames_of(path: &Path) -> Vec<(u64, u64, String, Vec<u8>)> {
     out
 }
 
+/// The frames a file gives from here on.
+fn rest_of(f: &mut CaptureFile) -> Vec<(u64, u64, String, Vec<u8>)> {
+    let mut rest = Vec::new();
+    while let Some(fr) = f.next_frame().unwrap() {
+        rest.push((
+            fr.number,
+            fr.offset,
+            format!("{:?}", fr.ts),
+            fr.data.to_vec(),
+        ));
+    }
+    rest
+}
+
 /// After `seek_record` to a frame's offset, the file reads on from that
-/// frame, numbered as before, to the same end; a pcapng file and standard
-/// input do not seek, and read on where they were.
+/// frame, numbered as before, to the same end.
 #[test]
 fn a_pcap_file_reads_on_from_any_record() {
     let path = corpus().join("captures/lab-client.pcap");
@@ -55,31 +77,122 @@ fn a_pcap_file_reads_on_from_any_record() {
         let (number, offset, ..) = all[k];
         let mut f = open_path(path.to_str().unwrap()).unwrap();
         f.next_frame().unwrap();
-        assert!(f.seek_record(offset, number).unwrap(), "pcap seeks");
-        let mut rest = Vec::new();
-        while let Some(fr) = f.next_frame().unwrap() {
-            rest.push((
-                fr.number,
-                fr.offset,
-                format!("{:?}", fr.ts),
-                fr.data.to_vec(),
-            ));
-        }
-        assert_eq!(rest, all[k..], "from frame {number}");
+        // A pcap file has no interface blocks: where they end is no matter.
+        assert!(
+            f.seek_record(offset, number, u64::MAX).unwrap(),
+            "pcap seeks"
+        );
+        assert_eq!(rest_of(&mut f), all[k..], "from frame {number}");
     }
-    let ng = corpus().join("captures/of13_ericsson.pcapng");
-    let mut f = open_path(ng.to_str().unwrap()).unwrap();
-    let first = f.next_frame().unwrap().map(|fr| fr.number);
-    assert!(!f.seek_record(1000, 7).unwrap(), "pcapng does not seek");
-    let second = f.next_frame().unwrap().map(|fr| fr.number);
-    assert_eq!((first, second), (Some(1), Some(2)));
+}
+
+/// A pcapng file reads on from a record too, but only once it has read the
+/// last section header and interface description the first read found:
+/// those before a record say how it is read. Two sections, the second's
+/// header and interfaces in the middle of the file.
+#[test]
+fn a_pcapng_file_reads_on_from_a_record_past_its_last_interface_block() {
+    let dir = scratch("pcapng");
+    let mut bytes = Vec::new();
+    for (seed, name) in [(21, "a.pcapng"), (22, "b.pcapng")] {
+        let part = dir.join(name);
+        generated_capture(&part, 60, "established=80,refused=20", Format::Pcapng, seed);
+        bytes.extend(std::fs::read(&part).unwrap());
+    }
+    let path = dir.join("two-sections.pcapng");
+    std::fs::write(&path, &bytes).unwrap();
+    let p = path.to_str().unwrap();
+    let all = frames_of(&path);
+    // The first read, keeping the index told where the interface blocks end.
+    let index = FrameIndex::default();
+    assert_eq!(index.settled(), u64::MAX, "unknown before a read");
+    let mut f = open_path(p).unwrap();
+    f.report_settled(index.settled_to());
+    while f.next_frame().unwrap().is_some() {}
+    let settled = index.settled();
+    let second = all.iter().position(|fr| fr.1 >= settled).unwrap();
+    assert!(
+        second > 100 && second < all.len() - 100,
+        "{second} of {}",
+        all.len()
+    );
+    assert!(
+        all[second - 1].1 < settled,
+        "the first section's last frame"
+    );
+    let (k, number, offset) = (all.len() - 50, all[all.len() - 50].0, all[all.len() - 50].1);
+    // Not yet past the second section's blocks: it reads on where it was.
+    let mut f = open_path(p).unwrap();
+    f.next_frame().unwrap();
+    assert!(!f.seek_record(offset, number, settled).unwrap());
+    assert_eq!(rest_of(&mut f), all[1..]);
+    // Past them, it skips.
+    let mut f = open_path(p).unwrap();
+    for _ in 0..=second {
+        f.next_frame().unwrap();
+    }
+    assert!(
+        f.seek_record(offset, number, settled).unwrap(),
+        "pcapng seeks"
+    );
+    assert_eq!(rest_of(&mut f), all[k..], "from frame {number}");
+    // In a file of one section, once its first interface block is read;
+    // and in the same file written big-endian.
+    let one = dir.join("a.pcapng");
+    let all = frames_of(&one);
+    let big = dir.join("a-big-endian.pcapng");
+    std::fs::write(&big, big_endian(&std::fs::read(&one).unwrap())).unwrap();
+    assert_eq!(frames_of(&big), all, "the same frames either way");
+    for file in [&one, &big] {
+        let mut f = open_path(file.to_str().unwrap()).unwrap();
+        let index = FrameIndex::default();
+        f.report_settled(index.settled_to());
+        f.next_frame().unwrap();
+        let k = all.len() / 2;
+        assert!(f.seek_record(all[k].1, all[k].0, index.settled()).unwrap());
+        assert_eq!(rest_of(&mut f), all[k..], "{}", file.display());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A little-endian pcapng file of section headers, interface descriptions
+/// and enhanced packets without options (as `synack-gen` writes them),
+/// written big-endian.
+fn big_endian(le: &[u8]) -> Vec<u8> {
+    let mut out = le.to_vec();
+    let mut swap = |at: usize, width: usize| out[at..at + width].reverse();
+    let mut at = 0;
+    while at < le.len() {
+        let kind = u32::from_le_bytes(le[at..at + 4].try_into().unwrap());
+        let len = u32::from_le_bytes(le[at + 4..at + 8].try_into().unwrap()) as usize;
+        // Type and both lengths (a section header's type reads alike).
+        swap(at, 4);
+        swap(at + 4, 4);
+        swap(at + len - 4, 4);
+        let fields: &[usize] = match kind {
+            // byte-order magic, major and minor version, section length
+            0x0a0d_0d0a => &[4, 2, 2, 8],
+            // link type, reserved, snapshot length
+            1 => &[2, 2, 4],
+            // interface, time stamp (high, low), captured and original length
+            6 => &[4, 4, 4, 4, 4],
+            other => panic!("block type {other} at {at}"),
+        };
+        let mut field = at + 8;
+        for &width in fields {
+            swap(field, width);
+            field += width;
+        }
+        at += len;
+    }
+    out
 }
 
 /// A first read's index: marks about every `EVERY` frames, and the last mark
 /// at or before any frame.
 #[test]
 fn the_index_marks_frames_as_they_are_read() {
-    let (dir, path) = generated("index", 3000, "established=90,refused=10", 3);
+    let (dir, path) = generated("index", 3000, "established=90,refused=10", 3, Format::Pcap);
     let all = frames_of(&path);
     let mut index = FrameIndex::default();
     let mut f = open_path(path.to_str().unwrap()).unwrap();
@@ -118,17 +231,25 @@ fn the_index_marks_frames_as_they_are_read() {
 /// frame, for attempts spread over a capture large enough to skip in.
 #[test]
 fn packets_collected_with_the_index_are_those_of_a_whole_read() {
+    for format in [Format::Pcap, Format::Pcapng] {
+        collected_with_the_index_as_in_a_whole_read(format);
+    }
+}
+
+fn collected_with_the_index_as_in_a_whole_read(format: Format) {
     let (dir, path) = generated(
         "collect",
         8000,
         "established=60,refused=10,unanswered=10,half_open=10,nmap=5,flood=5",
         11,
+        format,
     );
     let p = path.to_str().unwrap().to_string();
     let mut tracker = Tracker::new(TrackerConfig::default());
     let mut index = FrameIndex::default();
     let mut records: Vec<Box<Attempt>> = Vec::new();
     let mut f = open_path(&p).unwrap();
+    f.report_settled(index.settled_to());
     while let Some(fr) = f.next_frame().unwrap() {
         index.note(&fr);
         tracker.observe(&fr);
@@ -184,11 +305,18 @@ fn packets_collected_with_the_index_are_those_of_a_whole_read() {
 /// frames read turns the skipping off).
 #[test]
 fn commands_print_the_same_whether_the_second_read_skips_or_not() {
+    for format in [Format::Pcap, Format::Pcapng] {
+        commands_print_alike(format);
+    }
+}
+
+fn commands_print_alike(format: Format) {
     let (dir, path) = generated(
         "commands",
         6000,
         "established=70,refused=10,unanswered=10,half_open=10",
         5,
+        format,
     );
     let p = path.to_str().unwrap();
     let run = |args: &[&str], count: bool| {

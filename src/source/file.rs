@@ -10,6 +10,8 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
@@ -75,6 +77,11 @@ pub struct CaptureFile {
     base: u64,
     /// The file, when opened by path: it can be read again from an offset.
     path: Option<PathBuf>,
+    /// pcapng: the offset just past the last section header or interface
+    /// description read so far (what decides how later packets are read).
+    settled: u64,
+    /// Where to say `settled` as it moves (see [`CaptureFile::report_settled`]).
+    settled_to: Option<Arc<AtomicU64>>,
     frames: u64,
     size: Option<u64>,
     first_linktype: Linktype,
@@ -204,6 +211,8 @@ impl CaptureFile {
             pending: 0,
             base: 0,
             path: None,
+            settled: 0,
+            settled_to: None,
             frames: 0,
             size,
             first_linktype: linktype,
@@ -241,6 +250,8 @@ impl CaptureFile {
             pending: 0,
             base: 0,
             path: None,
+            settled: 0,
+            settled_to: None,
             frames: 0,
             size,
             first_linktype: Linktype(u32::MAX),
@@ -289,32 +300,136 @@ impl CaptureFile {
 
     /// Can [`CaptureFile::seek_record`] skip ahead in this file?
     pub fn seekable(&self) -> bool {
-        self.path.is_some() && matches!(self.reader, Reader::Legacy { .. })
+        self.path.is_some()
+    }
+
+    /// Keep `to` at the offset just past the last pcapng section header or
+    /// interface description read so far: what a second read of the file
+    /// needs to know before it skips ahead (see [`CaptureFile::seek_record`]).
+    pub fn report_settled(&mut self, to: Arc<AtomicU64>) {
+        to.store(self.settled, Ordering::Relaxed);
+        self.settled_to = Some(to);
+    }
+
+    fn settle(&mut self, at: u64) {
+        self.settled = at;
+        if let Some(to) = &self.settled_to {
+            to.store(at, Ordering::Relaxed);
+        }
     }
 
     /// Read on from the record at byte `offset` of the file, numbering it
     /// `number`: a second read of a file skips what it knows it does not
     /// need. `offset` must be where a record begins (a frame's `offset`).
-    /// Only a pcap file opened by path can do this (a pcapng file's blocks
-    /// before the offset may describe the interfaces of those after it):
+    /// Only a file opened by path can do this. A pcapng file's section
+    /// headers and interface descriptions say how the packets after them
+    /// are read, so one skips only once it has read them all: `settled` is
+    /// where the last of them ends, as a first read of the file found it
+    /// ([`CaptureFile::report_settled`]), and the reader must be past it.
     /// `false` when this one cannot, and it reads on where it was.
-    pub fn seek_record(&mut self, offset: u64, number: u64) -> Result<bool, SourceError> {
-        const HEADER: usize = 24;
-        let (Some(path), true) = (&self.path, self.seekable()) else {
+    pub fn seek_record(
+        &mut self,
+        offset: u64,
+        number: u64,
+        settled: u64,
+    ) -> Result<bool, SourceError> {
+        if !self.seekable() {
             return Ok(false);
+        }
+        match self.reader {
+            Reader::Legacy { .. } => self.seek_legacy(offset, number),
+            Reader::Ng { .. } if self.position_now() >= settled && offset >= settled => {
+                self.seek_ng(offset, number)
+            }
+            Reader::Ng { .. } => Ok(false),
+        }
+    }
+
+    /// The file reopened, for a new parser: the header it starts with
+    /// (`head` makes it from the file, read from its start), then the file
+    /// from `offset` on.
+    fn reopen_at(
+        &self,
+        offset: u64,
+        head: impl FnOnce(&mut File) -> io::Result<Vec<u8>>,
+    ) -> Result<Box<dyn Read>, SourceError> {
+        let fail = |msg: String| SourceError::new(&self.origin, Some(offset), msg);
+        let path = self.path.as_ref().expect("a file opened by path");
+        let mut file = File::open(path).map_err(|e| fail(io_message(&e)))?;
+        let head = head(&mut file)
+            .and_then(|head| file.seek(SeekFrom::Start(offset)).map(|_| head))
+            .map_err(|e| fail(io_message(&e)))?;
+        Ok(Box::new(io::Cursor::new(head).chain(file)))
+    }
+
+    /// [`CaptureFile::seek_record`] in a pcapng file past its last section
+    /// header and interface description: the parser is given a section
+    /// header in the section's byte order, then the blocks from `offset`;
+    /// the interfaces stay as they are.
+    fn seek_ng(&mut self, offset: u64, number: u64) -> Result<bool, SourceError> {
+        const SHB: usize = 28;
+        let Reader::Ng { big_endian, .. } = self.reader else {
+            unreachable!("seek_ng on a pcap reader")
         };
+        let fail = |msg: String| SourceError::new(&self.origin, Some(offset), msg);
+        let Some(base) = offset.checked_sub(SHB as u64) else {
+            return Err(fail(
+                "no block starts inside the first section header".to_string(),
+            ));
+        };
+        let u32s = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let u16s = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut shb = Vec::with_capacity(SHB);
+        shb.extend_from_slice(&PCAPNG_MAGIC.to_le_bytes());
+        shb.extend_from_slice(&u32s(SHB as u32));
+        shb.extend_from_slice(&u32s(0x1a2b_3c4d));
+        shb.extend_from_slice(&u16s(1));
+        shb.extend_from_slice(&u16s(0));
+        // Section length unknown.
+        shb.extend_from_slice(&[0xff; 8]);
+        shb.extend_from_slice(&u32s(SHB as u32));
+        let input = self.reopen_at(offset, |_| Ok(shb))?;
+        let mut reader = PcapNGReader::new(BUFFER, input)
+            .map_err(|e| fail(format!("bad pcapng section header block: {e}")))?;
+        match reader.next() {
+            Ok((n, PcapBlockOwned::NG(Block::SectionHeader(_)))) => reader.consume(n),
+            Ok(_) => return Err(fail("bad pcapng section header block".to_string())),
+            Err(e) => return Err(fail(format!("bad pcapng section header block: {e}"))),
+        }
+        if let Reader::Ng { reader: old, .. } = &mut self.reader {
+            *old = reader;
+        }
+        self.base = base;
+        self.pending = 0;
+        self.frames = number.saturating_sub(1);
+        Ok(true)
+    }
+
+    /// [`CaptureFile::seek_record`] in a pcap file: its header again, then
+    /// the records from `offset`.
+    fn seek_legacy(&mut self, offset: u64, number: u64) -> Result<bool, SourceError> {
+        const HEADER: usize = 24;
         let fail = |msg: String| SourceError::new(&self.origin, Some(offset), msg);
         let Some(base) = offset.checked_sub(HEADER as u64) else {
             return Err(fail("no record starts inside the file header".to_string()));
         };
-        // The file again, its header (for the parser) then the records from
-        // the offset on.
-        let mut file = File::open(path).map_err(|e| fail(io_message(&e)))?;
-        let mut header = [0u8; HEADER];
-        file.read_exact(&mut header)
-            .and_then(|()| file.seek(SeekFrom::Start(offset)))
-            .map_err(|e| fail(io_message(&e)))?;
-        let chained: Box<dyn Read> = Box::new(io::Cursor::new(header).chain(file));
+        // The file's own header, for the parser.
+        let chained = self.reopen_at(offset, |file| {
+            let mut header = vec![0u8; HEADER];
+            file.read_exact(&mut header).map(|()| header)
+        })?;
         let mut reader = LegacyPcapReader::new(BUFFER, chained)
             .map_err(|e| fail(format!("bad dump file format: {e}")))?;
         match reader.next() {
@@ -437,10 +552,12 @@ impl CaptureFile {
             let base = reader.data().as_ptr() as usize;
             match reader.next() {
                 Ok((n, block)) => {
+                    let mut settles = false;
                     let step = match block {
                         PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                             *big_endian = shb.big_endian();
                             interfaces.clear();
+                            settles = true;
                             NgStep::Other
                         }
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
@@ -453,6 +570,7 @@ impl CaptureFile {
                                 units,
                                 offset_sec: idb.if_tsoffset,
                             });
+                            settles = true;
                             NgStep::Other
                         }
                         PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => NgStep::Packet(
@@ -515,6 +633,9 @@ impl CaptureFile {
                         _ => NgStep::Other,
                     };
                     self.pending = n;
+                    if settles {
+                        self.settle(offset + n as u64);
+                    }
                     return Ok(step);
                 }
                 Err(PcapError::Eof) => return Ok(NgStep::End),

@@ -16,6 +16,8 @@ mod pcapng_checks;
 pub mod stop;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 pub use file::{open_path, CaptureFile};
 pub use filter::BpfFilter;
@@ -142,15 +144,40 @@ pub enum Precision {
 /// about every [`FrameIndex::EVERY`] frames, noted on a first read so that a
 /// second read of the same file can skip to the frames it wants
 /// ([`CaptureFile::seek_record`]).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct FrameIndex {
     /// `(number, offset)`, both increasing.
     marks: Vec<(u64, u64)>,
     next: u64,
+    /// pcapng: where the last section header or interface description read
+    /// so far ends, kept by the file read (unknown, `u64::MAX`, until
+    /// [`Input::note_index`](crate::input::Input::note_index)).
+    settled: Arc<AtomicU64>,
+}
+
+impl Default for FrameIndex {
+    fn default() -> Self {
+        FrameIndex {
+            marks: Vec::new(),
+            next: 0,
+            settled: Arc::new(AtomicU64::new(u64::MAX)),
+        }
+    }
 }
 
 impl FrameIndex {
     pub const EVERY: u64 = 4096;
+
+    /// Where the last pcapng section header or interface description read
+    /// so far ends: a second read skips only past it.
+    pub fn settled(&self) -> u64 {
+        self.settled.load(Ordering::Relaxed)
+    }
+
+    /// What the file read keeps at [`FrameIndex::settled`].
+    pub fn settled_to(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.settled)
+    }
 
     /// Note a frame read (every one, in order; a filter may leave gaps).
     #[inline]
