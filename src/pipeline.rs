@@ -853,23 +853,35 @@ mod tests {
         assert_eq!(shape(&got), ["raw", "raw", "raw"]);
     }
 
-    /// Tracking on a thread of its own, given unanswered SYNs from `n`
-    /// client ports: all still open when the input ends.
-    fn tracking_open_attempts(n: u16) -> Tracking {
-        let mut segs = Vec::new();
-        for i in 0..n {
-            let mut syn = Seg::new(true, i64::from(i), 0x02, 1000, 0);
-            syn.client_port = 1024 + i;
-            segs.push(syn);
-        }
+    /// Unanswered SYNs from `n` client ports (from 1024 on), a microsecond
+    /// apart.
+    fn syns(n: u16) -> Vec<Seg> {
+        (0..n)
+            .map(|i| {
+                let mut syn = Seg::new(true, i64::from(i), 0x02, 1000, 0);
+                syn.client_port = 1024 + i;
+                syn
+            })
+            .collect()
+    }
+
+    /// Tracking on a thread of its own, formatting, given these segments.
+    fn tracking(segs: &[Seg]) -> Tracking {
         let mut t = Tracking::new(
             TrackerConfig::default(),
             2,
             Some(reporting(Selection::default())),
         );
-        for f in frames(&segs) {
+        for f in frames(segs) {
             t.observe(&f.frame());
         }
+        t
+    }
+
+    /// Tracking on a thread of its own, given unanswered SYNs from `n`
+    /// client ports: all still open when the input ends.
+    fn tracking_open_attempts(n: u16) -> Tracking {
+        let mut t = tracking(&syns(n));
         assert!(t.next_finished().is_none(), "all open until the end");
         t.finish();
         t
@@ -920,25 +932,13 @@ mod tests {
     #[test]
     fn a_sweep_of_timeouts_is_handed_over_in_runs() {
         const N: u16 = END_RUN as u16 * 20;
-        let mut segs = Vec::new();
-        for i in 0..N {
-            let mut syn = Seg::new(true, i64::from(i), 0x02, 1000, 0);
-            syn.client_port = 1024 + i;
-            segs.push(syn);
-        }
+        let mut segs = syns(N);
         // A minute on, past the handshake timeout: every SYN before is judged
         // at this packet.
         let mut late = Seg::new(true, 61_000_000, 0x02, 1000, 0);
         late.client_port = 1024 + N;
         segs.push(late);
-        let mut t = Tracking::new(
-            TrackerConfig::default(),
-            2,
-            Some(reporting(Selection::default())),
-        );
-        for f in frames(&segs) {
-            t.observe(&f.frame());
-        }
+        let mut t = tracking(&segs);
         t.finish();
         let (mut records, mut ids) = (0, Vec::new());
         while let Some(f) = t.next_finished() {

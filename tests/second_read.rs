@@ -39,17 +39,7 @@ fn generated(
 
 /// Every frame of a file: number, offset, time and bytes.
 fn frames_of(path: &Path) -> Vec<(u64, u64, String, Vec<u8>)> {
-    let mut f = open_path(path.to_str().unwrap()).expect("open");
-    let mut out = Vec::new();
-    while let Some(fr) = f.next_frame().expect("read") {
-        out.push((
-            fr.number,
-            fr.offset,
-            format!("{:?}", fr.ts),
-            fr.data.to_vec(),
-        ));
-    }
-    out
+    rest_of(&mut open_path(path.to_str().unwrap()).expect("open"))
 }
 
 /// The frames a file gives from here on.

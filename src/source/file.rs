@@ -411,9 +411,7 @@ impl CaptureFile {
         if let Reader::Ng { reader: old, .. } = &mut self.reader {
             *old = reader;
         }
-        self.base = base;
-        self.pending = 0;
-        self.frames = number.saturating_sub(1);
+        self.read_on_at(base, number);
         Ok(true)
     }
 
@@ -440,10 +438,16 @@ impl CaptureFile {
         if let Reader::Legacy { reader: old, .. } = &mut self.reader {
             *old = reader;
         }
+        self.read_on_at(base, number);
+        Ok(true)
+    }
+
+    /// After a seek: the new parser's byte 0 is at `base` of the file, and
+    /// the next frame is the `number`th.
+    fn read_on_at(&mut self, base: u64, number: u64) {
         self.base = base;
         self.pending = 0;
         self.frames = number.saturating_sub(1);
-        Ok(true)
     }
 
     fn fail(&self, offset: u64, msg: impl Into<String>) -> SourceError {
