@@ -894,12 +894,27 @@ mod tests {
         r.unread.load(Ordering::Acquire)
     }
 
+    /// Wait (at most 20 s, for a loaded machine) until more than `AHEAD`
+    /// hand-overs wait to be taken: the tracking thread has come to wait.
+    fn until_it_waits(t: &Tracking) {
+        let start = std::time::Instant::now();
+        while unread(t) <= AHEAD {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{} hand-overs waiting after 20 s",
+                unread(t)
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     #[test]
     fn at_the_end_the_tracking_thread_formats_only_as_fast_as_records_are_taken() {
         const RUNS: u16 = 40;
         let mut t = tracking_open_attempts(END_RUN as u16 * RUNS);
+        until_it_waits(&t);
         // Time enough to format every run, were it not to wait.
-        thread::sleep(Duration::from_millis(500));
+        thread::sleep(Duration::from_millis(300));
         let ahead = unread(&t);
         assert!(
             ahead <= AHEAD + 2,
@@ -964,8 +979,7 @@ mod tests {
     #[test]
     fn a_reading_side_that_stops_at_the_end_does_not_keep_the_tracking_thread_waiting() {
         let t = tracking_open_attempts(END_RUN as u16 * 20);
-        thread::sleep(Duration::from_millis(200));
-        assert!(unread(&t) > AHEAD, "the tracking thread waits");
+        until_it_waits(&t);
         let (done, dropped) = mpsc::channel();
         thread::spawn(move || {
             drop(t);
