@@ -311,13 +311,6 @@ impl CaptureFile {
         self.settled_to = Some(to);
     }
 
-    fn settle(&mut self, at: u64) {
-        self.settled = at;
-        if let Some(to) = &self.settled_to {
-            to.store(at, Ordering::Relaxed);
-        }
-    }
-
     /// Read on from the record at byte `offset` of the file, numbering it
     /// `number`: a second read of a file skips what it knows it does not
     /// need. `offset` must be where a record begins (a frame's `offset`).
@@ -458,7 +451,9 @@ impl CaptureFile {
     /// returned with everything needed to build its frame.
     fn ng_block(&mut self) -> Result<NgStep, SourceError> {
         let offset = self.position_now();
-        let origin = self.origin.clone();
+        // Borrowed beside the reader, not cloned: a clone was an allocation
+        // per block.
+        let origin = &self.origin;
         let Reader::Ng {
             reader,
             big_endian,
@@ -475,7 +470,7 @@ impl CaptureFile {
             reader.consume_noshift(self.pending);
             self.pending = 0;
         }
-        let fail = |msg: String| SourceError::new(&origin, Some(offset), msg);
+        let fail = |msg: String| SourceError::new(origin, Some(offset), msg);
         // Check the block header before the parser sizes a buffer from it.
         let (total, block_big_endian) = loop {
             let data = reader.data();
@@ -638,7 +633,10 @@ impl CaptureFile {
                     };
                     self.pending = n;
                     if settles {
-                        self.settle(offset + n as u64);
+                        self.settled = offset + n as u64;
+                        if let Some(to) = &self.settled_to {
+                            to.store(self.settled, Ordering::Relaxed);
+                        }
                     }
                     return Ok(step);
                 }
@@ -893,7 +891,12 @@ impl FrameSource for CaptureFile {
                     // an offset at the end of the clock wraps as it does there.
                     let sec = ((ts / units) as i64).wrapping_add(iface.offset_sec);
                     let frac = ts % units;
-                    let nsec = (frac as u128 * 1_000_000_000 / units as u128) as i64;
+                    // The two usual clocks without a 128-bit division.
+                    let nsec = match units {
+                        1_000_000 => (frac * 1000) as i64,
+                        1_000_000_000 => frac as i64,
+                        _ => (frac as u128 * 1_000_000_000 / units as u128) as i64,
+                    };
                     if self.first_linktype.0 == u32::MAX {
                         self.first_linktype = iface.linktype;
                     }
