@@ -229,10 +229,12 @@ impl Tracker {
     /// A record leaves at once, not in order (live capture).
     pub(super) fn hand_out(&mut self, a: Box<Attempt>) {
         let a = self.judge(a);
-        self.ready_with_window(Held::Whole(a));
+        let held = self.hold(a);
+        self.ready_with_window(held);
     }
 
-    /// A judged record as it waits: whole, or only what is counted of it.
+    /// A judged record as it waits, or leaves: whole, or only what is
+    /// counted of it (the one place a record becomes its counts).
     fn hold(&mut self, a: Box<Attempt>) -> Held {
         if !self.cfg.counts_only {
             return Held::Whole(a);
@@ -256,10 +258,6 @@ impl Tracker {
     /// A record's turn has come, as it stands.
     fn ready_as_is(&mut self, held: Held) {
         match held {
-            Held::Whole(a) if self.cfg.counts_only => {
-                self.counted.push_back(Counted::of(&a));
-                self.recycle(a);
-            }
             Held::Whole(a) => self.ready.push_back(a),
             Held::Counted(c) => self.counted.push_back(*c),
         }
