@@ -81,10 +81,10 @@ fn rereadable(input: &Input) -> bool {
 /// keep the packets of `attempts`, in their order. A damaged file ends the
 /// pass where it is damaged (the tracker pass reports it).
 ///
-/// With the first read's `index` of a pcap file (and no `-c`, which counts
-/// the frames read), the stretches where no wanted attempt can have a frame
-/// are skipped: from where every attempt begun has all its frames to the
-/// index's mark before the next one's first frame.
+/// With the first read's `index` of a pcap or pcapng file (and no `-c`,
+/// which counts the frames read), the stretches where no wanted attempt can
+/// have a frame are skipped: from where every attempt begun has all its
+/// frames to the index's mark before the next one's first frame.
 pub fn collect_packets(
     input: &InputArgs,
     attempts: &[&Attempt],

@@ -346,12 +346,11 @@ impl CaptureFile {
         offset: u64,
         head: impl FnOnce(&mut File) -> io::Result<Vec<u8>>,
     ) -> Result<Box<dyn Read>, SourceError> {
-        let fail = |msg: String| SourceError::new(&self.origin, Some(offset), msg);
         let path = self.path.as_ref().expect("a file opened by path");
-        let mut file = File::open(path).map_err(|e| fail(io_message(&e)))?;
+        let mut file = File::open(path).map_err(|e| self.fail(offset, io_message(&e)))?;
         let head = head(&mut file)
             .and_then(|head| file.seek(SeekFrom::Start(offset)).map(|_| head))
-            .map_err(|e| fail(io_message(&e)))?;
+            .map_err(|e| self.fail(offset, io_message(&e)))?;
         Ok(Box::new(io::Cursor::new(head).chain(file)))
     }
 
@@ -364,9 +363,9 @@ impl CaptureFile {
         let Reader::Ng { big_endian, .. } = self.reader else {
             unreachable!("seek_ng on a pcap reader")
         };
-        let fail = |msg: String| SourceError::new(&self.origin, Some(offset), msg);
         let Some(base) = offset.checked_sub(SHB as u64) else {
-            return Err(fail(
+            return Err(self.fail(
+                offset,
                 "no block starts inside the first section header".to_string(),
             ));
         };
@@ -395,11 +394,13 @@ impl CaptureFile {
         shb.extend_from_slice(&u32s(SHB as u32));
         let input = self.reopen_at(offset, |_| Ok(shb))?;
         let mut reader = PcapNGReader::new(BUFFER, input)
-            .map_err(|e| fail(format!("bad pcapng section header block: {e}")))?;
+            .map_err(|e| self.fail(offset, format!("bad pcapng section header block: {e}")))?;
         match reader.next() {
             Ok((n, PcapBlockOwned::NG(Block::SectionHeader(_)))) => reader.consume(n),
-            Ok(_) => return Err(fail("bad pcapng section header block".to_string())),
-            Err(e) => return Err(fail(format!("bad pcapng section header block: {e}"))),
+            Ok(_) => return Err(self.fail(offset, "bad pcapng section header block".to_string())),
+            Err(e) => {
+                return Err(self.fail(offset, format!("bad pcapng section header block: {e}")))
+            }
         }
         if let Reader::Ng { reader: old, .. } = &mut self.reader {
             *old = reader;
@@ -412,9 +413,11 @@ impl CaptureFile {
     /// the records from `offset`.
     fn seek_legacy(&mut self, offset: u64, number: u64) -> Result<bool, SourceError> {
         const HEADER: usize = 24;
-        let fail = |msg: String| SourceError::new(&self.origin, Some(offset), msg);
         let Some(base) = offset.checked_sub(HEADER as u64) else {
-            return Err(fail("no record starts inside the file header".to_string()));
+            return Err(self.fail(
+                offset,
+                "no record starts inside the file header".to_string(),
+            ));
         };
         // The file's own header, for the parser.
         let chained = self.reopen_at(offset, |file| {
@@ -422,11 +425,11 @@ impl CaptureFile {
             file.read_exact(&mut header).map(|()| header)
         })?;
         let mut reader = LegacyPcapReader::new(BUFFER, chained)
-            .map_err(|e| fail(format!("bad dump file format: {e}")))?;
+            .map_err(|e| self.fail(offset, format!("bad dump file format: {e}")))?;
         match reader.next() {
             Ok((n, PcapBlockOwned::LegacyHeader(_))) => reader.consume(n),
-            Ok(_) => return Err(fail("bad dump file format".to_string())),
-            Err(e) => return Err(fail(format!("bad dump file format: {e}"))),
+            Ok(_) => return Err(self.fail(offset, "bad dump file format".to_string())),
+            Err(e) => return Err(self.fail(offset, format!("bad dump file format: {e}"))),
         }
         if let Reader::Legacy { reader: old, .. } = &mut self.reader {
             *old = reader;
